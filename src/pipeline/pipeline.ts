@@ -1,0 +1,230 @@
+// The pipeline: a bounded queue of connector emits, cut into batches by size and time,
+// canonicalized and fingerprinted synchronously per batch, and committed by the one batch
+// writer together with each connector's checkpoint. An emit's promise resolves only after
+// the transaction holding its events and checkpoint has committed (design.md §2).
+import type { Checkpoint, RawEnvelope } from '../plugin/contract.js';
+import type { Logger } from '../log/logger.js';
+import { canonicalize } from './canonicalize.js';
+import type { CanonicalEvent } from './event.js';
+import type { Fingerprinter } from './fingerprint.js';
+import type { WriteBatch } from '../store/types.js';
+
+export interface BatchWriter {
+  /** Commit the batch in one transaction; resolves after commit. */
+  write(batch: WriteBatch): Promise<void>;
+}
+
+export interface PipelineOptions {
+  /** Envelopes per transaction (an emit is never split across transactions). */
+  batchSize: number;
+  /** Longest time an emit waits for its batch to fill before it is committed anyway. */
+  flushMs: number;
+  /** Envelopes queued before `emit` waits for room (backpressure). */
+  queueCapacity: number;
+  tenantId: string;
+  /** Read year-less syslog timestamps in UTC. */
+  utc?: boolean;
+  /** Clock (tests pass their own). */
+  now?: () => number;
+}
+
+export const DEFAULT_PIPELINE_OPTIONS = { batchSize: 1000, flushMs: 200, queueCapacity: 20_000 };
+
+/** Who is emitting: the connector's name and its plugin type. */
+export interface EmitSource {
+  connector: string;
+  type: string;
+}
+
+interface Pending {
+  source: EmitSource;
+  envelopes: RawEnvelope[];
+  checkpoint: Checkpoint | undefined;
+  hasCheckpoint: boolean;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface PipelineCounters {
+  received: number;
+  stored: number;
+  parseErrors: number;
+  batches: number;
+  /** Sum and count of commit latencies in ms (for averages; /metrics keeps a histogram). */
+  commitMsTotal: number;
+}
+
+export class Pipeline {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private waitingForRoom: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  readonly counters: PipelineCounters = { received: 0, stored: 0, parseErrors: 0, batches: 0, commitMsTotal: 0 };
+  /** Called after each commit with its latency (ms) and size; the daemon feeds metrics from it. */
+  onCommit?: (ms: number, events: number) => void;
+  private readonly opts: Required<Omit<PipelineOptions, 'utc'>> & { utc?: boolean };
+
+  constructor(
+    private readonly writer: BatchWriter,
+    private readonly fingerprinter: Fingerprinter,
+    private readonly logger: Logger,
+    opts: Partial<PipelineOptions> & { tenantId: string },
+    /** Called when a write fails, to rebuild the fingerprinter from the store. */
+    private readonly onWriteFailure?: () => void,
+  ) {
+    this.opts = { ...DEFAULT_PIPELINE_OPTIONS, now: Date.now, ...opts } as typeof this.opts;
+  }
+
+  /** Envelopes waiting to be committed. */
+  get depth(): number {
+    return this.queued;
+  }
+
+  /** Queue a connector's batch; resolves once it is committed with its checkpoint. */
+  async submit(source: EmitSource, envelopes: RawEnvelope[], checkpoint?: Checkpoint, hasCheckpoint = checkpoint !== undefined): Promise<void> {
+    if (this.closed) throw new Error('pipeline is closed');
+    while (this.queued > 0 && this.queued + envelopes.length > this.opts.queueCapacity) {
+      await new Promise<void>((r) => this.waitingForRoom.push(r));
+      if (this.closed) throw new Error('pipeline is closed');
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ source, envelopes, checkpoint, hasCheckpoint, resolve, reject });
+      this.queued += envelopes.length;
+      this.schedule();
+    });
+  }
+
+  /** Commit everything queued now and wait for it. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0 || this.running) {
+      if (!this.running) this.running = this.drain();
+      await this.running;
+    }
+  }
+
+  /** Flush and refuse further submits. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    for (const w of this.waitingForRoom.splice(0)) w();
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.queued >= this.opts.batchSize || this.queue.length > 0 && this.queued === 0) {
+      this.start();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.start(), this.opts.flushMs);
+    }
+  }
+
+  private start(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.running && this.queue.length > 0) this.running = this.drain();
+  }
+
+  /** Take whole emits up to the batch size. */
+  private take(): Pending[] {
+    const items: Pending[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && (items.length === 0 || n + this.queue[0]!.envelopes.length <= this.opts.batchSize)) {
+      const p = this.queue.shift()!;
+      items.push(p);
+      n += p.envelopes.length;
+    }
+    return items;
+  }
+
+  private prepare(items: Pending[]): WriteBatch {
+    const now = this.opts.now();
+    const events: CanonicalEvent[] = [];
+    const counts = new Map<string, WriteBatch['counts'][number]>();
+    const checkpoints = new Map<string, unknown>();
+    for (const item of items) {
+      const { connector, type } = item.source;
+      let c = counts.get(connector);
+      if (!c) counts.set(connector, (c = { connector, type, received: 0, stored: 0, parseErrors: 0 }));
+      const ctx = { connector, tenantId: this.opts.tenantId, sourceType: type, now, utc: this.opts.utc };
+      for (const env of item.envelopes) {
+        const ev = this.fingerprinter.assign(canonicalize(env, ctx));
+        if (ev.parseError) c.parseErrors++;
+        events.push(ev);
+      }
+      c.received += item.envelopes.length;
+      c.stored += item.envelopes.length;
+      if (item.hasCheckpoint) checkpoints.set(connector, item.checkpoint);
+    }
+    return {
+      events,
+      signatures: this.fingerprinter.takeChanges(),
+      checkpoints: [...checkpoints].map(([connector, checkpoint]) => ({ connector, checkpoint })),
+      counts: [...counts.values()],
+    };
+  }
+
+  /**
+   * Process the queue: prepare batch k+1 while batch k commits (the writer may be another
+   * thread), keeping at most one write in flight so memory stays bounded.
+   */
+  private async drain(): Promise<void> {
+    let inFlight: Promise<boolean> | undefined;
+    try {
+      while (this.queue.length > 0) {
+        const items = this.take();
+        let batch: WriteBatch;
+        try {
+          batch = this.prepare(items);
+        } catch (err) {
+          this.settle(items, err as Error);
+          continue;
+        }
+        if (inFlight && !(await inFlight)) {
+          // the previous batch failed: this one was fingerprinted against state that was rolled back
+          this.settle(items, new Error('an earlier batch failed to commit; retry'));
+          continue;
+        }
+        inFlight = this.commit(items, batch);
+      }
+      if (inFlight) await inFlight;
+    } finally {
+      this.running = undefined;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  private async commit(items: Pending[], batch: WriteBatch): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      await this.writer.write(batch);
+    } catch (err) {
+      this.logger.error({ err, events: batch.events.length }, 'batch commit failed');
+      this.onWriteFailure?.();
+      this.settle(items, err as Error);
+      return false;
+    }
+    const ms = performance.now() - t0;
+    const n = batch.events.length;
+    this.counters.batches++;
+    this.counters.received += n;
+    this.counters.stored += n;
+    this.counters.commitMsTotal += ms;
+    for (const c of batch.counts) this.counters.parseErrors += c.parseErrors;
+    this.onCommit?.(ms, n);
+    this.settle(items);
+    return true;
+  }
+
+  private settle(items: Pending[], err?: Error): void {
+    for (const it of items) {
+      this.queued -= it.envelopes.length;
+      if (err) it.reject(err);
+      else it.resolve();
+    }
+    while (this.waitingForRoom.length > 0 && this.queued < this.opts.queueCapacity) this.waitingForRoom.shift()!();
+  }
+}
