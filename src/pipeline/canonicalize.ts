@@ -40,7 +40,7 @@ function toTimestamp(value: RawEnvelope['timestamp']): number {
 export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): PreparedEvent {
   const ingest: Record<string, unknown> = {};
   let parseError = env.parseError;
-  let message = env.messageRaw;
+  let message = env.message ?? env.messageRaw;
   let host = env.host;
   let service = env.service;
   let facility = env.facility;
@@ -54,7 +54,7 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
     else if (typeof env.timestamp === 'string') ingest.original_timestamp = env.timestamp;
   }
 
-  const format = env.messageFormat ?? 'auto';
+  const format = env.message !== undefined ? 'message' : env.messageFormat ?? 'auto';
   if (format !== 'message' && !parseError) {
     const c = message.charCodeAt(0);
     // Cheap gate: a header starts with '<', a capital letter (month) or a digit (ISO date).

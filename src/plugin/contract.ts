@@ -12,6 +12,11 @@ import type { Logger } from '../log/logger.js';
 export interface RawEnvelope {
   /** The full text as received (a log line, a syslog message, an alert's message). */
   messageRaw: string;
+  /**
+   * The message body when the connector already removed a header it parsed itself (a syslog
+   * receiver). When set, the pipeline does not look for a header and masks this text.
+   */
+  message?: string;
   /** When the source says it happened: ISO 8601 string, epoch milliseconds or a Date. Default: receipt time. */
   timestamp?: string | number | Date;
   /** Kind of source: `file`, `syslog`, `logicmonitor`, `http`, … Default: the plugin's type. */
