@@ -1,11 +1,16 @@
 // Variable masking: one pass over the message's tokens that replaces the parts that vary
 // between occurrences of the same log statement (numbers, addresses, ids, paths, quoted
-// strings, timestamps) with placeholders. Cheap character checks gate the few regexes, so
+// strings, timestamps, sizes and durations) with placeholders, and collapses a run of masked
+// tokens into one, so values of varying length (`5 bytes` / `1234 bytes (1.2 KB)`, a list of
+// block ids) leave the same token sequence. Cheap character checks gate the few regexes, so
 // most tokens cost a single scan (issue 2: a regex chain over the whole line is 3× slower).
+
+/** A template position the miner generalized (it saw different tokens there). */
+export const WILDCARD = '<*>';
 
 export const MASK = {
   num: '<NUM>', ip: '<IP>', hex: '<HEX>', uuid: '<UUID>', mac: '<MAC>', path: '<PATH>',
-  email: '<EMAIL>', str: '<STR>', ts: '<TS>', url: '<URL>',
+  email: '<EMAIL>', str: '<STR>', ts: '<TS>', url: '<URL>', host: '<HOST>',
 } as const;
 
 const RE_IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?$/;
@@ -15,11 +20,23 @@ const RE_MAC = /^[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}$/;
 const RE_NUM = /^[-+]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][-+]?\d+)?(?:%|[a-zA-Z]{1,3})?$/;
 const RE_HEX = /^(?:0[xX])?[0-9a-fA-F]*\d[0-9a-fA-F]*$/;
 const RE_HEX0X = /^0[xX][0-9a-fA-F]+$/;
-const RE_TS = /^(?:\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]?\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?)$/;
+const RE_TS = /^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]?\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)$/;
+const RE_HOSTPORT = /^[\w-]+(?:\.[\w-]+)+:\d{1,5}$/;
 const RE_EMAIL = /^[^\s@]+@[^\s@]+\.[a-zA-Z]{2,}$/;
 const RE_DIGITS = /\d+/g;
+/** Units that belong to the number before them (`1.20 KB`, `5 ms`, `<1 sec`). */
+const UNITS = new Set([
+  'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'kib', 'mib', 'gib', 'tib', 'bytes', 'byte',
+  'ns', 'us', 'µs', 'ms', 's', 'sec', 'secs', 'min', 'mins',
+]);
+/** Day and month names next to a number are part of a timestamp (`Sun Dec 04 04:47:44 2005`). */
+const DATE_WORDS = new Set([
+  'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun',
+  'jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec',
+]);
 
 const OPEN = '([{<"\'';
+const EMPTY_PAIRS = new Set(['()', '[]', '{}', '""', "''", '<>']);
 const CLOSE = ')]}>,;:."\'!?';
 
 function hasDigit(s: string): boolean {
@@ -39,17 +56,25 @@ function maskCore(core: string): string {
   if (core.includes('@') && RE_EMAIL.test(core)) return MASK.email;
   const eq = core.indexOf('=');
   if (eq > 0) return core.slice(0, eq + 1) + maskCore(core.slice(eq + 1));
+  if (core === '*') return MASK.str; // a literal `<*>` must not pass for the miner's wildcard
   if (!hasDigit(core)) return core;
-  if (RE_NUM.test(core)) return MASK.num;
   if (RE_IPV4.test(core)) return MASK.ip;
+  if (RE_NUM.test(core)) return MASK.num;
   if (RE_TS.test(core)) return MASK.ts;
   if (core.length === 36 && RE_UUID.test(core)) return MASK.uuid;
   if (core.length === 17 && RE_MAC.test(core)) return MASK.mac;
-  if (core.includes(':') && RE_IPV6.test(core)) return MASK.ip;
+  if (core.includes(':')) {
+    if (RE_IPV6.test(core)) return MASK.ip;
+    if (RE_HOSTPORT.test(core)) return MASK.host;
+  }
   if (RE_HEX0X.test(core) || (core.length >= 8 && RE_HEX.test(core))) return MASK.hex;
-  // key:value with a variable value (pid:1234, port:22)
+  // key:value with a variable value (pid:1234, port:22); other colon compounds mask per part
+  // (`10.0.0.1:50010:Got` → `<IP>:<NUM>:Got`).
   const colon = core.indexOf(':');
-  if (colon > 0 && colon < core.length - 1) return core.slice(0, colon + 1) + maskCore(core.slice(colon + 1));
+  if (colon > 0 && colon < core.length - 1) {
+    if (!hasDigit(core.slice(0, colon))) return core.slice(0, colon + 1) + maskCore(core.slice(colon + 1));
+    return core.split(':').map(maskCore).join(':');
+  }
   // Mixed tokens keep their letters: eth0 → eth<NUM>, blk_-1608 → blk_-<NUM>.
   return core.replace(RE_DIGITS, MASK.num);
 }
@@ -66,16 +91,30 @@ export function maskToken(tok: string): string {
   return masked === core ? tok : tok.slice(0, start) + masked + tok.slice(end);
 }
 
+/** The token without its surrounding punctuation, lower-cased (for the unit and date-word sets). */
+function bareWord(tok: string): string {
+  let start = 0;
+  let end = tok.length;
+  while (start < end && OPEN.includes(tok[start]!)) start++;
+  while (end > start && CLOSE.includes(tok[end - 1]!)) end--;
+  return tok.slice(start, end).toLowerCase();
+}
+
 /**
  * Split a message on whitespace and mask each token. A token opening with a double quote
- * swallows tokens up to the closing quote, so `"GET /a b"` becomes one `<STR>`.
+ * swallows tokens up to the closing quote, so `"GET /a b"` becomes one `<STR>`. A unit after a
+ * number joins it, a day or month name before a number is a timestamp, and a run of masked
+ * tokens collapses into its first one.
  */
 export function maskTokens(message: string): string[] {
   const raw = message.split(/\s+/);
   const out: string[] = [];
+  let prevSlot = false;
+  let prevNumber = false;
   for (let i = 0; i < raw.length; i++) {
     const tok = raw[i]!;
     if (tok.length === 0) continue;
+    let masked: string | undefined;
     if (tok.charCodeAt(0) === 34 /* " */) {
       let j = i;
       let closed = tok.length > 1 && tok.endsWith('"');
@@ -86,13 +125,32 @@ export function maskTokens(message: string): string[] {
       if (closed) {
         const last = raw[j]!;
         const q = j === i ? tok.length - 1 : last.lastIndexOf('"');
-        const tail = j === i ? '' : last.slice(q + 1);
-        out.push(MASK.str + tail);
+        masked = MASK.str + last.slice(q + 1);
         i = j;
-        continue;
       }
     }
-    out.push(maskToken(tok));
+    if (masked === undefined) {
+      // An empty value (`()`, `[]`, `""`) is left out, as if the value were absent.
+      if (tok.length === 2 && EMPTY_PAIRS.has(tok)) continue;
+      masked = maskToken(tok);
+      if (masked === tok) {
+        const word = tok.length <= 8 ? bareWord(tok) : '';
+        if (prevNumber && UNITS.has(word)) {
+          // `1.20 KB)` → the number absorbs the unit; keep closing punctuation on the slot.
+          prevNumber = false;
+          continue;
+        }
+        if (word.length === 3 && DATE_WORDS.has(word) && i + 1 < raw.length && hasDigit(raw[i + 1]!)) masked = MASK.ts;
+      }
+    }
+    const slot = isPlaceholder(masked);
+    if (slot && prevSlot) {
+      prevNumber = masked.includes(MASK.num);
+      continue;
+    }
+    out.push(masked);
+    prevSlot = slot;
+    prevNumber = slot && masked.includes(MASK.num);
   }
   return out;
 }
@@ -102,7 +160,23 @@ export function maskMessage(message: string): string {
   return maskTokens(message).join(' ');
 }
 
+const RE_PLACEHOLDER = /<[A-Z]+>|<\*>/;
+const RE_PLACEHOLDERS = /<[A-Z]+>/g;
+/** `key=`, `key:` in front of a masked value: the key is constant text worth comparing. */
+const RE_KEYED = /[A-Za-z_][\w.-]*[=:]/;
+
 /** True when a token is (or contains) a placeholder or a wildcard. */
 export function isVariable(token: string): boolean {
-  return token === '<*>' || (token.includes('<') && /<[A-Z]+>|<\*>/.test(token));
+  return token === WILDCARD || (token.includes('<') && RE_PLACEHOLDER.test(token));
+}
+
+/**
+ * True when a masked token stands for a value as a whole (`<NUM>`, `(<IP>)`, `blk_<NUM>`,
+ * `eth<NUM>`): the miner treats two such tokens as equal. A keyed value (`uid=<NUM>`,
+ * `port:<NUM>`) is not: its key is constant text. The miner's wildcard `<*>` is not either.
+ */
+export function isPlaceholder(token: string): boolean {
+  if (token.length < 3 || !token.includes('<') || token === WILDCARD) return false;
+  const rest = token.replace(RE_PLACEHOLDERS, '');
+  return rest.length !== token.length && !RE_KEYED.test(rest);
 }

@@ -1,18 +1,19 @@
-// Online template mining, Drain-style: masked tokens are routed by service, token count and
-// leading tokens to a small leaf; a line joins the most similar cluster of its leaf (differing
-// tokens become `<*>`) or starts a new one. A cluster's key is fixed when it is created, so a
-// signature keeps its key while its template generalizes; the store persists the clusters.
+// Online template mining, Drain-style. A line's masked tokens (runs of values already collapsed
+// by the masker) are routed by service, token count and leading constant tokens to a small leaf,
+// and join the most similar cluster there (differing tokens become `<*>`) or start a new one. Routing is a pure function of the line, and the routed tokens are never
+// generalized, so a cluster restored from its template lands in the leaf its lines route to: keys
+// survive both generalization (a key is fixed at creation) and restarts (the store keeps templates).
 import { createHash } from 'node:crypto';
-import { isVariable } from './mask.js';
+import { isPlaceholder, WILDCARD } from './mask.js';
 
-export const WILDCARD = '<*>';
+export { WILDCARD };
 
 export interface MinerOptions {
-  /** Minimum share of equal tokens for a line to join a cluster (0–1). */
+  /** Minimum share of agreeing tokens for a line to join a cluster (0–1). */
   similarity: number;
-  /** Leading tokens used for routing below the token-count level. */
+  /** Leading constant (non-value) tokens used for routing below the token-count level. */
   depth: number;
-  /** Children per routing node before further tokens are routed to `<*>`. */
+  /** Kept for compatibility with the first miner's options; routing no longer overflows. */
   maxChildren: number;
 }
 
@@ -39,22 +40,27 @@ export interface MatchResult {
   changed: boolean;
 }
 
-interface RouteNode {
-  children: Map<string, RouteNode>;
-  clusters: Cluster[];
+/** Miner-internal view of a cluster: which template tokens are value slots. */
+interface Entry {
+  cluster: Cluster;
+  slots: boolean[];
 }
-
-const newNode = (): RouteNode => ({ children: new Map(), clusters: [] });
 
 /** Stable key of a cluster from the template it was created with. */
 export function clusterKey(service: string, template: string): string {
   return createHash('sha1').update(service).update('\u0000').update(template).digest('hex').slice(0, 16);
 }
 
+function slotsOf(tokens: string[]): boolean[] {
+  const slots = new Array<boolean>(tokens.length);
+  for (let i = 0; i < tokens.length; i++) slots[i] = isPlaceholder(tokens[i]!);
+  return slots;
+}
+
 export class TemplateMiner {
-  private readonly root = new Map<string, RouteNode>();
+  private readonly leaves = new Map<string, Entry[]>();
   private readonly opts: MinerOptions;
-  private readonly byKey = new Map<string, Cluster>();
+  private readonly byKey = new Map<string, Entry>();
 
   constructor(opts: Partial<MinerOptions> = {}) {
     this.opts = { ...DEFAULT_MINER_OPTIONS, ...opts };
@@ -64,90 +70,98 @@ export class TemplateMiner {
     return this.byKey.size;
   }
 
-  /** Restore clusters persisted by an earlier run. */
+  /** Restore clusters persisted by an earlier run (a record for a known key replaces it). */
   load(records: Iterable<ClusterRecord>): void {
     for (const r of records) {
       const cluster: Cluster = { key: r.key, service: r.service ?? '', tokens: r.template.split(' ') };
-      this.byKey.set(cluster.key, cluster);
-      this.leafFor(cluster.service, cluster.tokens).clusters.push(cluster);
+      const entry: Entry = { cluster, slots: slotsOf(cluster.tokens) };
+      const old = this.byKey.get(r.key);
+      if (old) {
+        const leaf = this.leafOf(old.cluster.service, old.cluster.tokens, old.slots);
+        leaf.splice(leaf.indexOf(old), 1);
+      }
+      this.byKey.set(cluster.key, entry);
+      this.leafOf(cluster.service, cluster.tokens, entry.slots).push(entry);
     }
   }
 
   get(key: string): Cluster | undefined {
-    return this.byKey.get(key);
+    return this.byKey.get(key)?.cluster;
   }
 
   /** Assign a line (already masked, split into tokens) to a cluster. */
   match(service: string, tokens: string[]): MatchResult {
-    const leaf = this.leafFor(service, tokens);
-    let best: Cluster | undefined;
+    const slots = slotsOf(tokens);
+    const leaf = this.leafOf(service, tokens, slots);
+    let best: Entry | undefined;
     let bestSim = -1;
     let bestParams = -1;
-    for (const c of leaf.clusters) {
-      const [sim, params] = similarity(c.tokens, tokens);
-      if (sim > bestSim || (sim === bestSim && params > bestParams)) {
-        best = c;
+    for (const e of leaf) {
+      const [sim, params] = similarity(e, tokens, slots);
+      // Order-independent choice (similarity, then the more general template, then the key) so
+      // that a miner restored from the store in any order picks what the live one picked.
+      if (sim > bestSim || (sim === bestSim && (params > bestParams || (params === bestParams && e.cluster.key < best!.cluster.key)))) {
+        best = e;
         bestSim = sim;
         bestParams = params;
       }
     }
     if (best && bestSim >= this.opts.similarity) {
       let changed = false;
-      const t = best.tokens;
+      const t = best.cluster.tokens;
       for (let i = 0; i < t.length; i++) {
-        if (t[i] !== tokens[i] && t[i] !== WILDCARD) {
-          if (!changed) best.tokens = t.slice();
-          best.tokens[i] = WILDCARD;
+        if (t[i] !== tokens[i] && t[i] !== WILDCARD && !(best.slots[i] && slots[i])) {
+          if (!changed) best.cluster.tokens = t.slice();
+          best.cluster.tokens[i] = WILDCARD;
+          best.slots[i] = false;
           changed = true;
         }
       }
-      return { cluster: best, created: false, changed };
+      return { cluster: best.cluster, created: false, changed };
     }
     const template = tokens.join(' ');
     let key = clusterKey(service, template);
-    // A template equal to an existing cluster's first form but routed elsewhere is impossible;
-    // a clash can only come from a key collision, so derive a distinct key deterministically.
+    // Two clusters can share a first template only when the first was created in another miner
+    // state (a key collision is otherwise negligible), so derive a distinct key deterministically.
     for (let n = 1; this.byKey.has(key); n++) key = clusterKey(service, `${template}\u0000${n}`);
     const cluster: Cluster = { key, service, tokens: tokens.slice() };
-    leaf.clusters.push(cluster);
-    this.byKey.set(key, cluster);
+    const entry: Entry = { cluster, slots };
+    leaf.push(entry);
+    this.byKey.set(key, entry);
     return { cluster, created: true, changed: false };
   }
 
-  private leafFor(service: string, tokens: string[]): RouteNode {
-    let byLen = this.root.get(service);
-    if (!byLen) this.root.set(service, (byLen = newNode()));
-    const lenKey = String(tokens.length);
-    let node: RouteNode | undefined = byLen.children.get(lenKey);
-    if (!node) byLen.children.set(lenKey, (node = newNode()));
-    const depth = Math.min(this.opts.depth, tokens.length);
-    for (let i = 0; i < depth; i++) {
-      const tok = tokens[i]!;
-      const routeKey = isVariable(tok) ? WILDCARD : tok;
-      let child: RouteNode | undefined = node.children.get(routeKey);
-      if (!child) {
-        if (node.children.size >= this.opts.maxChildren && routeKey !== WILDCARD) {
-          child = node.children.get(WILDCARD);
-          if (!child) node.children.set(WILDCARD, (child = newNode()));
-        } else {
-          node.children.set(routeKey, (child = newNode()));
-        }
-      }
-      node = child;
+  /**
+   * The leaf of a line: service, token count and the first `depth` tokens that are not value
+   * slots, with their positions. Every line of a leaf has those tokens there and slots before
+   * them, so they are never generalized and a template read back from the store routes alike.
+   */
+  private leafOf(service: string, tokens: string[], slots: boolean[]): Entry[] {
+    let routeKey = `${service}\u0000${tokens.length}`;
+    for (let i = 0, taken = 0; i < tokens.length && taken < this.opts.depth; i++) {
+      if (slots[i]) continue;
+      routeKey += `\u0000${i}\u0000${tokens[i]}`;
+      taken++;
     }
-    return node;
+    let leaf = this.leaves.get(routeKey);
+    if (!leaf) this.leaves.set(routeKey, (leaf = []));
+    return leaf;
   }
 }
 
-/** Share of positions with equal tokens, and the number of wildcard positions (tie-break). */
-function similarity(template: string[], tokens: string[]): [number, number] {
+/**
+ * Share of positions where template and line agree (equal text, a wildcard, or two value
+ * slots), and the number of wildcards (tie-break towards the more general template).
+ */
+function similarity(e: Entry, tokens: string[], slots: boolean[]): [number, number] {
+  const template = e.cluster.tokens;
   if (template.length === 0) return [1, 0];
   let same = 0;
   let params = 0;
   for (let i = 0; i < template.length; i++) {
     const t = template[i]!;
-    if (t === WILDCARD) params++;
-    else if (t === tokens[i]) same++;
+    if (t === WILDCARD) { params++; same++; }
+    else if (t === tokens[i] || (e.slots[i] && slots[i])) same++;
   }
   return [same / template.length, params];
 }

@@ -249,6 +249,11 @@ export class SqliteStore {
     return (this.stmt('SELECT count(DISTINCT host) AS n FROM signature_hosts WHERE last_seen >= ?').get(sinceMs) as { n: number }).n;
   }
 
+  /** Earliest first_seen of any signature (when the store started observing), or undefined when empty. */
+  observedSince(): number | undefined {
+    return (this.stmt('SELECT min(first_seen) AS t FROM signatures').get() as { t: number | null }).t ?? undefined;
+  }
+
   /** Ids of the most recent events of a signature (evidence for a candidate). */
   recentEventIds(key: string, limit: number): number[] {
     return (this.stmt('SELECT id FROM events WHERE signature_key = ? ORDER BY id DESC LIMIT ?').all(key, limit) as Array<{ id: number }>).map((r) => r.id);
