@@ -22,6 +22,9 @@ const RE_HEX = /^(?:0[xX])?[0-9a-fA-F]*\d[0-9a-fA-F]*$/;
 const RE_HEX0X = /^0[xX][0-9a-fA-F]+$/;
 const RE_TS = /^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]?\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)$/;
 const RE_HOSTPORT = /^[\w-]+(?:\.[\w-]+)+:\d{1,5}$/;
+const DOTTED = process.env.DOTTED !== '0';
+/** A dotted name of three or more parts: a host or a property name (`proxy.cse.cuhk.edu.hk`). */
+const RE_DOTTED = /^[A-Za-z_][\w-]*(?:\.[\w-]+){2,}$/;
 const RE_EMAIL = /^[^\s@]+@[^\s@]+\.[a-zA-Z]{2,}$/;
 const RE_DIGITS = /\d+/g;
 /** Units that belong to the number before them (`1.20 KB`, `5 ms`, `<1 sec`). */
@@ -35,6 +38,9 @@ const DATE_WORDS = new Set([
   'jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec',
 ]);
 
+/** `key="first word` of a quoted value that goes on in the next tokens. */
+const RE_KEYED_QUOTE = /^([A-Za-z_][\w.-]*=)(["'])[^"']*$/;
+const QUOTED_ONE = /^(["'])[^"']*\1[,;:.)\]]*$/;
 const OPEN = '([{<"\'';
 const EMPTY_PAIRS = new Set(['()', '[]', '{}', '""', "''", '<>']);
 const CLOSE = ')]}>,;:."\'!?';
@@ -57,7 +63,7 @@ function maskCore(core: string): string {
   const eq = core.indexOf('=');
   if (eq > 0) return core.slice(0, eq + 1) + maskCore(core.slice(eq + 1));
   if (core === '*') return MASK.str; // a literal `<*>` must not pass for the miner's wildcard
-  if (!hasDigit(core)) return core;
+  if (!hasDigit(core)) return DOTTED && RE_DOTTED.test(core) ? MASK.host : core;
   if (RE_IPV4.test(core)) return MASK.ip;
   if (RE_NUM.test(core)) return MASK.num;
   if (RE_TS.test(core)) return MASK.ts;
@@ -101,8 +107,7 @@ function bareWord(tok: string): string {
 }
 
 /**
- * Split a message on whitespace and mask each token. A token opening with a double quote
- * swallows tokens up to the closing quote, so `"GET /a b"` becomes one `<STR>`. A unit after a
+ * Split a message on whitespace and mask each token. A quoted single token is a `<STR>`. A unit after a
  * number joins it, a day or month name before a number is a timestamp, and a run of masked
  * tokens collapses into its first one.
  */
@@ -115,18 +120,22 @@ export function maskTokens(message: string): string[] {
     const tok = raw[i]!;
     if (tok.length === 0) continue;
     let masked: string | undefined;
-    if (tok.charCodeAt(0) === 34 /* " */) {
-      let j = i;
-      let closed = tok.length > 1 && tok.endsWith('"');
-      while (!closed && j + 1 < raw.length) {
-        j++;
-        closed = raw[j]!.includes('"');
-      }
-      if (closed) {
-        const last = raw[j]!;
-        const q = j === i ? tok.length - 1 : last.lastIndexOf('"');
-        masked = MASK.str + last.slice(q + 1);
-        i = j;
+    // A quoted value of one token is a string value; a quoted phrase is masked word by word,
+    // since its first words are often the constant part (`"GET /v2/… HTTP/1.1"`).
+    // A quoted phrase given as a keyed value (`tag="View Lock",`) is one value.
+    const c0 = tok.charCodeAt(0);
+    if ((c0 === 34 || c0 === 39) && tok.length > 2 && QUOTED_ONE.test(tok)) masked = MASK.str + tok.slice(tok.lastIndexOf(tok[0]!) + 1);
+    else if (tok.includes('="') || tok.includes("='")) {
+      const m = RE_KEYED_QUOTE.exec(tok);
+      if (m) {
+        const q = m[2]!;
+        let j = i;
+        while (j + 1 < raw.length && !raw[j + 1]!.includes(q)) j++;
+        if (j + 1 < raw.length) {
+          const last = raw[j + 1]!;
+          masked = m[1]! + MASK.str + last.slice(last.lastIndexOf(q) + 1);
+          i = j + 1;
+        }
       }
     }
     if (masked === undefined) {

@@ -17,7 +17,7 @@ export interface MinerOptions {
   maxChildren: number;
 }
 
-export const DEFAULT_MINER_OPTIONS: MinerOptions = { similarity: 0.5, depth: 2, maxChildren: 100 };
+export const DEFAULT_MINER_OPTIONS: MinerOptions = { similarity: 0.8, depth: 2, maxChildren: 100 };
 
 export interface Cluster {
   readonly key: string;
@@ -40,21 +40,37 @@ export interface MatchResult {
   changed: boolean;
 }
 
-/** Miner-internal view of a cluster: which template tokens are value slots. */
+/**
+ * Miner-internal view of a cluster. `shape` holds what each template token is compared by: its
+ * text, its key for a keyed value (`uid=<NUM>` and `uid=root` agree), or one mark for every
+ * value slot (`<NUM>`, `(<IP>)`, `blk_<NUM>` agree).
+ */
 interface Entry {
   cluster: Cluster;
-  slots: boolean[];
+  shape: string[];
 }
+
+const SLOT = '\u0001';
+const KEYED = '\u0002';
+/** A keyed value: `key=value`, `key:value`, `(key=value)`; the key is constant text. */
+const RE_KEY_PREFIX = /^[(\[{"']?[A-Za-z_][\w.-]*[=:](?=.)/;
 
 /** Stable key of a cluster from the template it was created with. */
 export function clusterKey(service: string, template: string): string {
   return createHash('sha1').update(service).update('\u0000').update(template).digest('hex').slice(0, 16);
 }
 
-function slotsOf(tokens: string[]): boolean[] {
-  const slots = new Array<boolean>(tokens.length);
-  for (let i = 0; i < tokens.length; i++) slots[i] = isPlaceholder(tokens[i]!);
-  return slots;
+function shapeOf(tokens: string[]): string[] {
+  const shape = new Array<string>(tokens.length);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (isPlaceholder(t)) shape[i] = SLOT;
+    else {
+      const m = t.length > 2 && (t.includes('=') || t.includes(':')) ? RE_KEY_PREFIX.exec(t) : null;
+      shape[i] = m ? m[0] + KEYED : t;
+    }
+  }
+  return shape;
 }
 
 export class TemplateMiner {
@@ -74,14 +90,14 @@ export class TemplateMiner {
   load(records: Iterable<ClusterRecord>): void {
     for (const r of records) {
       const cluster: Cluster = { key: r.key, service: r.service ?? '', tokens: r.template.split(' ') };
-      const entry: Entry = { cluster, slots: slotsOf(cluster.tokens) };
+      const entry: Entry = { cluster, shape: shapeOf(cluster.tokens) };
       const old = this.byKey.get(r.key);
       if (old) {
-        const leaf = this.leafOf(old.cluster.service, old.cluster.tokens, old.slots);
+        const leaf = this.leafOf(old.cluster.service, old.shape);
         leaf.splice(leaf.indexOf(old), 1);
       }
       this.byKey.set(cluster.key, entry);
-      this.leafOf(cluster.service, cluster.tokens, entry.slots).push(entry);
+      this.leafOf(cluster.service, entry.shape).push(entry);
     }
   }
 
@@ -91,13 +107,13 @@ export class TemplateMiner {
 
   /** Assign a line (already masked, split into tokens) to a cluster. */
   match(service: string, tokens: string[]): MatchResult {
-    const slots = slotsOf(tokens);
-    const leaf = this.leafOf(service, tokens, slots);
+    const shape = shapeOf(tokens);
+    const leaf = this.leafOf(service, shape);
     let best: Entry | undefined;
     let bestSim = -1;
     let bestParams = -1;
     for (const e of leaf) {
-      const [sim, params] = similarity(e, tokens, slots);
+      const [sim, params] = similarity(e.shape, shape);
       // Order-independent choice (similarity, then the more general template, then the key) so
       // that a miner restored from the store in any order picks what the live one picked.
       if (sim > bestSim || (sim === bestSim && (params > bestParams || (params === bestParams && e.cluster.key < best!.cluster.key)))) {
@@ -109,13 +125,19 @@ export class TemplateMiner {
     if (best && bestSim >= this.opts.similarity) {
       let changed = false;
       const t = best.cluster.tokens;
+      const bs = best.shape;
       for (let i = 0; i < t.length; i++) {
-        if (t[i] !== tokens[i] && t[i] !== WILDCARD && !(best.slots[i] && slots[i])) {
-          if (!changed) best.cluster.tokens = t.slice();
-          best.cluster.tokens[i] = WILDCARD;
-          best.slots[i] = false;
-          changed = true;
+        if (t[i] === tokens[i] || t[i] === WILDCARD || bs[i] === SLOT && shape[i] === SLOT) continue;
+        let general: string = WILDCARD;
+        if (bs[i] === shape[i]) {
+          // Same key, different value: keep the key (`uid=<*>`).
+          general = bs[i]!.slice(0, -1) + WILDCARD;
+          if (t[i] === general) continue;
         }
+        if (!changed) best.cluster.tokens = t.slice();
+        best.cluster.tokens[i] = general;
+        if (general === WILDCARD) bs[i] = WILDCARD;
+        changed = true;
       }
       return { cluster: best.cluster, created: false, changed };
     }
@@ -125,7 +147,7 @@ export class TemplateMiner {
     // state (a key collision is otherwise negligible), so derive a distinct key deterministically.
     for (let n = 1; this.byKey.has(key); n++) key = clusterKey(service, `${template}\u0000${n}`);
     const cluster: Cluster = { key, service, tokens: tokens.slice() };
-    const entry: Entry = { cluster, slots };
+    const entry: Entry = { cluster, shape };
     leaf.push(entry);
     this.byKey.set(key, entry);
     return { cluster, created: true, changed: false };
@@ -136,11 +158,11 @@ export class TemplateMiner {
    * slots, with their positions. Every line of a leaf has those tokens there and slots before
    * them, so they are never generalized and a template read back from the store routes alike.
    */
-  private leafOf(service: string, tokens: string[], slots: boolean[]): Entry[] {
-    let routeKey = `${service}\u0000${tokens.length}`;
-    for (let i = 0, taken = 0; i < tokens.length && taken < this.opts.depth; i++) {
-      if (slots[i]) continue;
-      routeKey += `\u0000${i}\u0000${tokens[i]}`;
+  private leafOf(service: string, shape: string[]): Entry[] {
+    let routeKey = `${service}\u0000${shape.length}`;
+    for (let i = 0, taken = 0; i < shape.length && taken < this.opts.depth; i++) {
+      if (shape[i] === SLOT) continue;
+      routeKey += `\u0000${i}\u0000${shape[i]}`;
       taken++;
     }
     let leaf = this.leaves.get(routeKey);
@@ -150,18 +172,17 @@ export class TemplateMiner {
 }
 
 /**
- * Share of positions where template and line agree (equal text, a wildcard, or two value
- * slots), and the number of wildcards (tie-break towards the more general template).
+ * Share of positions where template and line agree (same text, same key, two value slots, or a
+ * wildcard), and the number of wildcards (tie-break towards the more general template).
  */
-function similarity(e: Entry, tokens: string[], slots: boolean[]): [number, number] {
-  const template = e.cluster.tokens;
+function similarity(template: string[], line: string[]): [number, number] {
   if (template.length === 0) return [1, 0];
   let same = 0;
   let params = 0;
   for (let i = 0; i < template.length; i++) {
     const t = template[i]!;
     if (t === WILDCARD) { params++; same++; }
-    else if (t === tokens[i] || (e.slots[i] && slots[i])) same++;
+    else if (t === line[i]) same++;
   }
   return [same / template.length, params];
 }
