@@ -1,0 +1,65 @@
+// From received bytes to a RawEnvelope: decode (flagging invalid UTF-8 and keeping the exact
+// bytes), parse, and map syslog fields onto the envelope. Pure; shared by UDP and TCP.
+import type { RawEnvelope } from '../../src/plugin/contract.js';
+import { parseSyslog, type ParseOptions } from './parse.js';
+
+/** How and from whom a message arrived. */
+export interface Receipt {
+  sender: string;
+  senderPort: number;
+  protocol: 'udp' | 'tcp' | 'tls';
+  /** Set when the message was cut to max_message_bytes: its length as sent (-1 if unknown). */
+  originalLength?: number;
+  /** Why framing failed for this chunk of bytes (incomplete frame at close, bad octet count). */
+  framingError?: string;
+}
+
+/** Syslog comes from devices that do not always speak UTF-8; replacement chars mark where. */
+export function decodeMessage(bytes: Uint8Array): { text: string; invalidUtf8: boolean } {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  // U+FFFD is rare in real logs: only then pay for the exact check.
+  const invalidUtf8 = text.includes('\uFFFD') && !Buffer.from(text).equals(bytes);
+  return { text, invalidUtf8 };
+}
+
+export function buildEnvelope(bytes: Uint8Array, receipt: Receipt, opts: ParseOptions): RawEnvelope {
+  const { text, invalidUtf8 } = decodeMessage(bytes);
+  // A frame's trailing line break is transport, not content (UDP senders often append one).
+  const trimmed = text.endsWith('\n') ? text.replace(/\r?\n+$/, '') : text;
+  const p = parseSyslog(trimmed, opts);
+  const metadata: Record<string, unknown> = {
+    sender: receipt.sender, sender_port: receipt.senderPort, protocol: receipt.protocol,
+  };
+  if (p.format) metadata.format = p.format;
+  if (receipt.originalLength !== undefined) {
+    metadata.truncated = true;
+    metadata.original_length = receipt.originalLength;
+  }
+  if (invalidUtf8) {
+    metadata.invalid_utf8 = true;
+    metadata.raw_base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  }
+  let structured: Record<string, unknown> | undefined;
+  if (p.structuredData || p.procid || p.msgid || p.pid || p.mnemonic || p.sequence) {
+    structured = { ...p.structuredData };
+    if (p.procid) structured.procid = p.procid;
+    if (p.msgid) structured.msgid = p.msgid;
+    if (p.pid) structured.pid = p.pid;
+    if (p.mnemonic) structured.mnemonic = p.mnemonic;
+    if (p.sequence) structured.sequence = p.sequence;
+  }
+  const parseError = receipt.framingError ?? p.error;
+  const env: RawEnvelope = {
+    messageRaw: trimmed,
+    host: p.hostname ?? receipt.sender,
+    metadata,
+  };
+  if (!parseError) env.message = p.message;
+  else env.parseError = parseError;
+  if (p.timestamp !== undefined) env.timestamp = p.timestamp;
+  if (p.appName !== undefined) env.service = p.appName;
+  if (p.severity !== undefined) env.severity = p.severity;
+  if (p.facility !== undefined) env.facility = p.facility;
+  if (structured) env.structuredFields = structured;
+  return env;
+}

@@ -1,0 +1,301 @@
+// The syslog connector at runtime: TCP/TLS servers on the main thread (backpressure by pausing
+// sockets while emits are pending) and one UDP receiving Worker per UDP listener, whose
+// batches are parsed here and emitted; drops of either kind are counted, never silent.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Worker } from 'node:worker_threads';
+import type { Connector, ConnectorContext, RawEnvelope } from '../../src/plugin/contract.js';
+import { buildEnvelope, type Receipt } from './envelope.js';
+import { FrameDecoder, type Frame, type Framing } from './framing.js';
+import type { ParseOptions, SyslogFormat } from './parse.js';
+import { plainAddress, sourceFilter } from './sources.js';
+import type { FromWorker, ToWorker, UdpWorkerConfig } from './udp-worker.js';
+import { wallClockIn } from './zone.js';
+
+export interface ListenConfig {
+  protocol: 'udp' | 'tcp' | 'tls';
+  address: string;
+  port: number;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  client_auth: boolean;
+}
+
+export interface SyslogConfig {
+  listen: ListenConfig[];
+  format: SyslogFormat;
+  framing: Framing;
+  max_message_bytes: number;
+  max_connections: number;
+  /** Seconds without data before a TCP peer is disconnected; 0 = never. */
+  idle_timeout: number;
+  allowed_sources: string[];
+  timezone: string;
+  udp_receive_buffer_bytes: number;
+}
+
+/** Envelopes of one TCP connection in flight before its socket is paused, and when it resumes. */
+const TCP_HIGH_WATER = 20_000;
+const TCP_LOW_WATER = 5_000;
+/** Datagrams a UDP worker may have handed over unacknowledged before it drops (memory bound). */
+const UDP_MAX_PENDING = 200_000;
+/** Consecutive unparseable binary frames after which a TCP peer is taken for garbage and cut off. */
+const MAX_GARBAGE_FRAMES = 100;
+const DROP_LOG_MS = 10_000;
+
+/** A PEM given inline, or the path of a PEM file. */
+function pem(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
+}
+
+export class SyslogReceiver implements Connector {
+  private readonly servers: net.Server[] = [];
+  private readonly sockets = new Set<net.Socket>();
+  private readonly workers: Worker[] = [];
+  private readonly allowed: ((address: string) => boolean) | undefined;
+  private readonly parseBase: Omit<ParseOptions, 'now'>;
+  private stopping = false;
+  private droppedSinceLog: Record<string, number> = {};
+  private lastDropLog = 0;
+  /** The addresses actually bound (port 0 resolved), in `listen` order. */
+  readonly bound: Array<{ protocol: string; address: string; port: number }> = [];
+
+  constructor(private readonly config: SyslogConfig, private readonly ctx: ConnectorContext) {
+    this.allowed = sourceFilter(config.allowed_sources);
+    this.parseBase = { format: config.format, wallClock: wallClockIn(config.timezone) };
+  }
+
+  async start(): Promise<void> {
+    try {
+      for (const l of this.config.listen) {
+        if (l.protocol === 'udp') await this.startUdp(l);
+        else await this.startTcp(l);
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(closed);
+    await Promise.all(this.workers.map((w) => this.stopWorker(w)));
+    this.servers.length = 0;
+    this.workers.length = 0;
+  }
+
+  private parseOptions(): ParseOptions {
+    return { ...this.parseBase, now: Date.now() };
+  }
+
+  private emit(envelopes: RawEnvelope[]): Promise<void> {
+    return this.ctx.emit(envelopes).catch((err: Error) => {
+      this.countDropped(envelopes.length, 'emit_failed');
+      if (!this.stopping) this.ctx.reportError(`syslog: could not store ${envelopes.length} messages: ${err.message}`);
+    });
+  }
+
+  private countDropped(count: number, reason: string): void {
+    if (count <= 0) return;
+    this.ctx.metrics.dropped(count, reason);
+    this.droppedSinceLog[reason] = (this.droppedSinceLog[reason] ?? 0) + count;
+    const now = Date.now();
+    if (now - this.lastDropLog >= DROP_LOG_MS) {
+      this.ctx.logger.warn({ dropped: this.droppedSinceLog }, 'syslog messages dropped');
+      this.droppedSinceLog = {};
+      this.lastDropLog = now;
+    }
+  }
+
+  // ------------------------------------------------------------ TCP / TLS
+
+  private async startTcp(l: ListenConfig): Promise<void> {
+    const onSocket = (socket: net.Socket) => this.onConnection(socket, l.protocol as 'tcp' | 'tls');
+    const server = l.protocol === 'tls'
+      ? tls.createServer({
+        cert: pem(l.cert), key: pem(l.key), ca: pem(l.ca),
+        requestCert: l.client_auth, rejectUnauthorized: l.client_auth,
+      }, onSocket)
+      : net.createServer(onSocket);
+    server.maxConnections = this.config.max_connections;
+    server.on('drop', (d) => this.ctx.logger.warn({ remote: d?.remoteAddress, max: this.config.max_connections }, 'syslog: connection refused, max_connections reached'));
+    if (server instanceof tls.Server) {
+      server.on('tlsClientError', (err, socket) => this.ctx.logger.info({ err: err.message, remote: socket.remoteAddress }, 'syslog: TLS handshake failed'));
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(l.port, l.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.ctx.reportError(`syslog ${l.protocol} ${l.address}:${l.port}: ${err.message}`));
+    this.servers.push(server);
+    const a = server.address() as net.AddressInfo;
+    this.bound.push({ protocol: l.protocol, address: a.address, port: a.port });
+    this.ctx.logger.info({ protocol: l.protocol, address: a.address, port: a.port }, 'syslog listening');
+  }
+
+  private onConnection(socket: net.Socket, protocol: 'tcp' | 'tls'): void {
+    const sender = plainAddress(socket.remoteAddress);
+    if (this.stopping || (this.allowed && !this.allowed(sender))) {
+      this.ctx.logger.info({ remote: sender, protocol }, 'syslog: connection from a source not in allowed_sources refused');
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.ctx.metrics.gauge('connections', this.sockets.size);
+    const receipt = { sender, senderPort: socket.remotePort ?? 0, protocol };
+    const decoder = new FrameDecoder(this.config.framing, this.config.max_message_bytes);
+    let inFlight = 0;
+    let paused = false;
+    let garbageRun = 0;
+
+    const deliver = (frames: Frame[]) => {
+      if (frames.length === 0) return;
+      const opts = this.parseOptions();
+      const envelopes = new Array<RawEnvelope>(frames.length);
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!;
+        const r: Receipt = f.originalLength === undefined && f.error === undefined ? receipt
+          : { ...receipt, originalLength: f.originalLength, framingError: f.error };
+        const env = buildEnvelope(f.data, r, opts);
+        envelopes[i] = env;
+        garbageRun = env.parseError && env.metadata?.invalid_utf8 ? garbageRun + 1 : 0;
+      }
+      inFlight += envelopes.length;
+      if (inFlight >= TCP_HIGH_WATER && !paused) {
+        paused = true;
+        socket.pause();
+      }
+      void this.emit(envelopes).then(() => {
+        inFlight -= envelopes.length;
+        if (paused && inFlight <= TCP_LOW_WATER) {
+          paused = false;
+          socket.resume();
+        }
+      });
+    };
+
+    if (this.config.idle_timeout > 0) {
+      socket.setTimeout(this.config.idle_timeout * 1000, () => {
+        this.ctx.logger.info({ remote: sender, protocol, buffered: decoder.buffered }, 'syslog: idle TCP peer disconnected');
+        socket.destroy();
+      });
+    }
+    socket.on('data', (chunk: Buffer) => {
+      const frames: Frame[] = [];
+      decoder.push(chunk, frames);
+      deliver(frames);
+      if (decoder.protocolError) {
+        this.ctx.logger.warn({ remote: sender, protocol, error: decoder.protocolError }, 'syslog: framing error, peer disconnected');
+        socket.destroy();
+      } else if (garbageRun >= MAX_GARBAGE_FRAMES) {
+        this.ctx.logger.warn({ remote: sender, protocol, frames: garbageRun }, 'syslog: peer sends binary garbage, disconnected');
+        socket.destroy();
+      }
+    });
+    socket.on('error', (err) => this.ctx.logger.debug({ err: err.message, remote: sender }, 'syslog: connection error'));
+    socket.on('close', () => {
+      const frames: Frame[] = [];
+      decoder.end(frames);
+      deliver(frames);
+      this.sockets.delete(socket);
+      this.ctx.metrics.gauge('connections', this.sockets.size);
+    });
+  }
+
+  // ------------------------------------------------------------ UDP
+
+  private startUdp(l: ListenConfig): Promise<void> {
+    const workerData: UdpWorkerConfig = {
+      address: l.address, port: l.port, recvBufferSize: this.config.udp_receive_buffer_bytes,
+      maxMessageBytes: this.config.max_message_bytes, maxPending: UDP_MAX_PENDING,
+      allowedSources: this.config.allowed_sources,
+    };
+    const worker = new Worker(new URL('./udp-worker.js', import.meta.url), { workerData });
+    this.workers.push(worker);
+    return new Promise<void>((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'listening':
+            listening = true;
+            this.bound.push({ protocol: 'udp', address: m.address, port: m.port });
+            this.ctx.metrics.gauge('udp_receive_buffer_bytes', m.recvBufferSize);
+            if (m.recvBufferSize < this.config.udp_receive_buffer_bytes) {
+              this.ctx.logger.warn({ requested: this.config.udp_receive_buffer_bytes, granted: m.recvBufferSize },
+                'syslog: the kernel granted a smaller UDP receive buffer (raise net.core.rmem_max)');
+            }
+            this.ctx.logger.info({ protocol: 'udp', address: m.address, port: m.port, recvBufferSize: m.recvBufferSize }, 'syslog listening');
+            resolve();
+            break;
+          case 'batch':
+            this.onUdpBatch(worker, m);
+            break;
+          case 'dropped':
+            this.countDropped(m.backlog, 'udp_backlog');
+            this.countDropped(m.denied, 'source_not_allowed');
+            this.countDropped(m.kernel, 'udp_kernel_buffer');
+            break;
+          case 'error':
+            if (!listening) reject(new Error(`syslog udp ${l.address}:${l.port}: ${m.message}`));
+            else this.ctx.reportError(`syslog udp ${l.address}:${l.port}: ${m.message}`);
+            break;
+          case 'stopped':
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        if (!listening) reject(err);
+        else this.ctx.reportError(`syslog udp receiver failed: ${err.message}`, { degraded: true });
+      });
+      worker.on('exit', (code) => {
+        if (!listening) reject(new Error(`syslog udp receiver exited with code ${code}`));
+        else if (!this.stopping) this.ctx.reportError(`syslog udp receiver exited with code ${code}`, { degraded: true });
+      });
+    });
+  }
+
+  private onUdpBatch(worker: Worker, m: Extract<FromWorker, { type: 'batch' }>): void {
+    const opts = this.parseOptions();
+    const n = m.ends.length;
+    const truncated = new Map(m.truncated);
+    const envelopes = new Array<RawEnvelope>(n);
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = m.ends[i]!;
+      const original = truncated.get(i);
+      const receipt: Receipt = { sender: m.senders[i]!, senderPort: m.ports[i]!, protocol: 'udp' };
+      if (original !== undefined) receipt.originalLength = original;
+      envelopes[i] = buildEnvelope(m.data.subarray(start, end), receipt, opts);
+      start = end;
+    }
+    void this.emit(envelopes).then(() => worker.postMessage({ type: 'ack', count: n } satisfies ToWorker));
+  }
+
+  private async stopWorker(worker: Worker): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'stopped') {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      worker.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    await stopped;
+    await worker.terminate();
+  }
+}
