@@ -22,7 +22,6 @@ const RE_HEX = /^(?:0[xX])?[0-9a-fA-F]*\d[0-9a-fA-F]*$/;
 const RE_HEX0X = /^0[xX][0-9a-fA-F]+$/;
 const RE_TS = /^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]?\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)$/;
 const RE_HOSTPORT = /^[\w-]+(?:\.[\w-]+)+:\d{1,5}$/;
-const DOTTED = process.env.DOTTED !== '0';
 /** A dotted name of three or more parts: a host or a property name (`proxy.cse.cuhk.edu.hk`). */
 const RE_DOTTED = /^[A-Za-z_][\w-]*(?:\.[\w-]+){2,}$/;
 const RE_EMAIL = /^[^\s@]+@[^\s@]+\.[a-zA-Z]{2,}$/;
@@ -56,14 +55,22 @@ function hasDigit(s: string): boolean {
 /** Mask one bare token (no surrounding punctuation). */
 function maskCore(core: string): string {
   if (core.length === 0) return core;
-  const c0 = core.charCodeAt(0);
-  if (c0 === 47 /* / */ && core.length > 1) return MASK.path;
+  // One scan for the characters that decide which checks can apply; most words have none.
+  let digit = false;
+  let special = false;
+  for (let i = 0; i < core.length; i++) {
+    const c = core.charCodeAt(i);
+    if (c >= 48 && c <= 57) digit = true;
+    else if (c === 47 || c === 64 || c === 61 || c === 46 || c === 42) special = true; // / @ = . *
+  }
+  if (!digit && !special) return core;
+  if (core.charCodeAt(0) === 47 /* / */ && core.length > 1) return MASK.path;
   if (core.includes('://')) return MASK.url;
   if (core.includes('@') && RE_EMAIL.test(core)) return MASK.email;
   const eq = core.indexOf('=');
   if (eq > 0) return core.slice(0, eq + 1) + maskCore(core.slice(eq + 1));
   if (core === '*') return MASK.str; // a literal `<*>` must not pass for the miner's wildcard
-  if (!hasDigit(core)) return DOTTED && RE_DOTTED.test(core) ? MASK.host : core;
+  if (!digit) return core.includes('.') && RE_DOTTED.test(core) ? MASK.host : core;
   if (RE_IPV4.test(core)) return MASK.ip;
   if (RE_NUM.test(core)) return MASK.num;
   if (RE_TS.test(core)) return MASK.ts;
@@ -95,6 +102,13 @@ export function maskToken(tok: string): string {
   const core = tok.slice(start, end);
   const masked = maskCore(core);
   return masked === core ? tok : tok.slice(0, start) + masked + tok.slice(end);
+}
+
+/** A day or month name is a timestamp's when a number or another such name (`Fri Jun 17`) follows. */
+function startsDate(raw: string[], next: number): boolean {
+  const tok = raw[next]!;
+  if (hasDigit(tok)) return true;
+  return tok.length <= 4 && DATE_WORDS.has(bareWord(tok)) && next + 1 < raw.length && hasDigit(raw[next + 1]!);
 }
 
 /** The token without its surrounding punctuation, lower-cased (for the unit and date-word sets). */
@@ -142,14 +156,14 @@ export function maskTokens(message: string): string[] {
       // An empty value (`()`, `[]`, `""`) is left out, as if the value were absent.
       if (tok.length === 2 && EMPTY_PAIRS.has(tok)) continue;
       masked = maskToken(tok);
-      if (masked === tok) {
-        const word = tok.length <= 8 ? bareWord(tok) : '';
+      if (masked === tok && (prevNumber ? tok.length <= 6 : tok.length >= 3 && tok.length <= 5)) {
+        const word = bareWord(tok);
         if (prevNumber && UNITS.has(word)) {
           // `1.20 KB)` → the number absorbs the unit; keep closing punctuation on the slot.
           prevNumber = false;
           continue;
         }
-        if (word.length === 3 && DATE_WORDS.has(word) && i + 1 < raw.length && hasDigit(raw[i + 1]!)) masked = MASK.ts;
+        if (word.length === 3 && DATE_WORDS.has(word) && i + 1 < raw.length && startsDate(raw, i + 1)) masked = MASK.ts;
       }
     }
     const slot = isPlaceholder(masked);
@@ -170,9 +184,6 @@ export function maskMessage(message: string): string {
 }
 
 const RE_PLACEHOLDER = /<[A-Z]+>|<\*>/;
-const RE_PLACEHOLDERS = /<[A-Z]+>/g;
-/** `key=`, `key:` in front of a masked value: the key is constant text worth comparing. */
-const RE_KEYED = /[A-Za-z_][\w.-]*[=:]/;
 
 /** True when a token is (or contains) a placeholder or a wildcard. */
 export function isVariable(token: string): boolean {
@@ -185,7 +196,25 @@ export function isVariable(token: string): boolean {
  * `port:<NUM>`) is not: its key is constant text. The miner's wildcard `<*>` is not either.
  */
 export function isPlaceholder(token: string): boolean {
-  if (token.length < 3 || !token.includes('<') || token === WILDCARD) return false;
-  const rest = token.replace(RE_PLACEHOLDERS, '');
-  return rest.length !== token.length && !RE_KEYED.test(rest);
+  if (token.length < 3 || token.indexOf('<') < 0 || token === WILDCARD) return false;
+  // One scan instead of regexes: skip `<UPPER>` placeholders, and give up on a `key=`/`key:`.
+  let found = false;
+  let inKey = false;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c === 60 /* < */) {
+      let j = i + 1;
+      while (j < token.length && token.charCodeAt(j) >= 65 && token.charCodeAt(j) <= 90) j++;
+      if (j > i + 1 && token.charCodeAt(j) === 62 /* > */) {
+        found = true;
+        inKey = false;
+        i = j;
+        continue;
+      }
+    }
+    if ((c === 61 /* = */ || c === 58 /* : */) && inKey) return false;
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    inKey = letter || (inKey && ((c >= 48 && c <= 57) || c === 46 || c === 45));
+  }
+  return found;
 }

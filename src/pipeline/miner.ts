@@ -13,11 +13,17 @@ export interface MinerOptions {
   similarity: number;
   /** Leading constant (non-value) tokens used for routing below the token-count level. */
   depth: number;
+  /**
+   * Lines after which a cluster's remaining constant tokens are settled: a line that differs in
+   * one of them starts a new cluster instead of generalizing it. Keyed values and value slots
+   * still vary freely.
+   */
+  settled: number;
   /** Kept for compatibility with the first miner's options; routing no longer overflows. */
   maxChildren: number;
 }
 
-export const DEFAULT_MINER_OPTIONS: MinerOptions = { similarity: 0.8, depth: 2, maxChildren: 100 };
+export const DEFAULT_MINER_OPTIONS: MinerOptions = { similarity: 0.8, depth: 2, settled: 50, maxChildren: 100 };
 
 export interface Cluster {
   readonly key: string;
@@ -30,6 +36,8 @@ export interface ClusterRecord {
   key: string;
   service: string | null;
   template: string;
+  /** Lines the cluster matched so far (signatures.occurrence_count); unknown counts as settled. */
+  count?: number;
 }
 
 export interface MatchResult {
@@ -48,6 +56,8 @@ export interface MatchResult {
 interface Entry {
   cluster: Cluster;
   shape: string[];
+  /** Lines matched (from the store's occurrence count after a restart). */
+  count: number;
 }
 
 const SLOT = '\u0001';
@@ -90,7 +100,7 @@ export class TemplateMiner {
   load(records: Iterable<ClusterRecord>): void {
     for (const r of records) {
       const cluster: Cluster = { key: r.key, service: r.service ?? '', tokens: r.template.split(' ') };
-      const entry: Entry = { cluster, shape: shapeOf(cluster.tokens) };
+      const entry: Entry = { cluster, shape: shapeOf(cluster.tokens), count: r.count ?? this.opts.settled };
       const old = this.byKey.get(r.key);
       if (old) {
         const leaf = this.leafOf(old.cluster.service, old.shape);
@@ -113,7 +123,10 @@ export class TemplateMiner {
     let bestSim = -1;
     let bestParams = -1;
     for (const e of leaf) {
-      const [sim, params] = similarity(e.shape, shape);
+      const [sim, params, newWildcards] = similarity(e.shape, shape);
+      if (sim < this.opts.similarity) continue;
+      // A token that stayed the same over many lines is the statement's text, not a value.
+      if (newWildcards > 0 && e.count >= this.opts.settled) continue;
       // Order-independent choice (similarity, then the more general template, then the key) so
       // that a miner restored from the store in any order picks what the live one picked.
       if (sim > bestSim || (sim === bestSim && (params > bestParams || (params === bestParams && e.cluster.key < best!.cluster.key)))) {
@@ -122,7 +135,8 @@ export class TemplateMiner {
         bestParams = params;
       }
     }
-    if (best && bestSim >= this.opts.similarity) {
+    if (best) {
+      best.count++;
       let changed = false;
       const t = best.cluster.tokens;
       const bs = best.shape;
@@ -147,7 +161,7 @@ export class TemplateMiner {
     // state (a key collision is otherwise negligible), so derive a distinct key deterministically.
     for (let n = 1; this.byKey.has(key); n++) key = clusterKey(service, `${template}\u0000${n}`);
     const cluster: Cluster = { key, service, tokens: tokens.slice() };
-    const entry: Entry = { cluster, shape };
+    const entry: Entry = { cluster, shape, count: 1 };
     leaf.push(entry);
     this.byKey.set(key, entry);
     return { cluster, created: true, changed: false };
@@ -175,14 +189,16 @@ export class TemplateMiner {
  * Share of positions where template and line agree (same text, same key, two value slots, or a
  * wildcard), and the number of wildcards (tie-break towards the more general template).
  */
-function similarity(template: string[], line: string[]): [number, number] {
-  if (template.length === 0) return [1, 0];
+function similarity(template: string[], line: string[]): [number, number, number] {
+  if (template.length === 0) return [1, 0, 0];
   let same = 0;
   let params = 0;
+  let newWildcards = 0;
   for (let i = 0; i < template.length; i++) {
     const t = template[i]!;
     if (t === WILDCARD) { params++; same++; }
     else if (t === line[i]) same++;
+    else if (t !== SLOT) newWildcards++;
   }
-  return [same / template.length, params];
+  return [same / template.length, params, newWildcards];
 }
