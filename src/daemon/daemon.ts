@@ -6,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import { Fingerprinter } from '../pipeline/fingerprint.js';
 import { TemplateMiner } from '../pipeline/miner.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { computeCandidates, type ScoringOptions } from '../signals/score.js';
+import type { ScoringOptions } from '../signals/score.js';
+import { refreshSignals } from '../signals/refresh.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { SupervisedConnector } from './supervisor.js';
 
@@ -117,9 +118,7 @@ export class Daemon {
 
   /** Recompute and store candidates for the scoring window. */
   refreshCandidates(now = Date.now()): number {
-    const cands = computeCandidates(this.store, scoringOptions(this.loaded.config), now);
-    this.store.saveCandidates(cands, now);
-    return cands.length;
+    return refreshSignals(this.store, scoringOptions(this.loaded.config), now).candidates;
   }
 
   /** Delete events past retention in small batches, yielding between them so ingest goes on. */

@@ -1,9 +1,13 @@
 // Scoring: each signature seen in the lookback window becomes a candidate whose seven
-// dimensions lie in [0,1] and are explained in its metadata. Pure functions of the evidence
-// (read from the store's aggregates by `collectEvidence`) and a clock.
+// dimensions lie in [0,1] and are explained in its metadata (docs/scoring.md has the formulas).
+// Pure functions of the evidence (read from the store's aggregates by `collectEvidence`) and a clock.
 import { SEVERITIES } from '../pipeline/classify.js';
 import { HOUR_MS, type SqliteStore } from '../store/sqlite.js';
 import type { CandidateRecord, ScoreBreakdown, SignatureWindowRow } from '../store/types.js';
+import { MINUTE_MS, minuteActivity, stateTransitions } from './history.js';
+import { listIncidents, memoryMatches, type MemoryMatch } from './memory.js';
+import { computePrecursors, effectiveSeverity, severityName, type PrecursorEvidence } from './precursor.js';
+import { pairRecoveries, recoveryScore, type RecoveryEvidence } from './recovery.js';
 
 export const DECISION_BANDS = [
   [0.85, 'promote_to_incident_memory'],
@@ -40,7 +44,14 @@ export interface ScoringOptions {
   weights: Weights;
   /** Hours of history before the window used as the baseline rate. */
   baselineHours?: number;
+  /** A failure and a recovery of the same subject this close form one cycle (recovery). */
+  pairWindowMs?: number;
+  /** How soon after a signature something worse must follow to count (precursor). */
+  horizonMs?: number;
 }
+
+export const DEFAULT_PAIR_WINDOW_MS = 30 * 60_000;
+export const DEFAULT_HORIZON_MS = 30 * 60_000;
 
 /** What the store knows about one signature, for scoring. */
 export interface Evidence {
@@ -52,9 +63,16 @@ export interface Evidence {
   baselineHours: number;
   /** Distinct hosts seen (by any signature) in the window. */
   hostsSeen: number;
+  /** Hosts of this signature that it was not seen on before the window's second half. */
+  newHosts: number;
   /** Earliest first_seen of any signature: how far back the store's observation goes. */
   observedSince: number;
   recentEventIds: number[];
+  /** Most severe level the signature declares or its words imply, 0 (emerg) … 7 (debug). */
+  severity: number;
+  recovery?: RecoveryEvidence;
+  precursor?: PrecursorEvidence;
+  memory?: MemoryMatch;
 }
 
 const clamp = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
@@ -63,25 +81,33 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 const FAMILY_IMPACT: Record<string, number> = {
   security: 0.9, failure: 0.8, resource: 0.75, auth: 0.6, network: 0.6, service_lifecycle: 0.5, generic: 0.2,
 };
-const SIGNAL_WORDS = /\b(critical|fatal|panic|down|denied|fail\w*|error|timeout|timed out|unreachable|corrupt\w*|oom|killed|refused|lost)\b/i;
+const SIGNAL_WORDS = /\b(critical|fatal|panic|down|denied|fail\w*|error|timeout|timed out|unreachable|corrupt\w*|oom|killed|refused|lost|invalid|exhausted|read-only)\b/i;
+/** Routine words that lower impact: a session opened, a clock adjusted, a lease renewed. */
+const ROUTINE_WORDS = /\b(session opened|session closed|accepted|dhcpack|dhcprequest|adjusting|synchroni[sz]ed|started session|new session|removed session|cmd|logrotate)\b/i;
 
 export function scoreEvidence(ev: Evidence, opts: ScoringOptions, now: number): { breakdown: ScoreBreakdown; metadata: Record<string, unknown> } {
   const { sig } = ev;
   const n = sig.windowCount;
   const windowHours = Math.max(1, opts.lookbackMs / HOUR_MS);
 
-  // recurrence: log-scaled count (1,000 in the window saturates) plus burstiness (peak hour vs mean hour)
-  const logCount = Math.log10(1 + n) / 3;
+  // recurrence: log-scaled count (1,000 in the window saturates) and burstiness — how unevenly
+  // the count is spread over the window's hours (0 for a steady trickle, 1 when all in one hour)
+  const logCount = clamp(Math.log10(1 + n) / 3);
   const active = ev.hourly.filter((c) => c > 0);
   const mean = n / Math.max(1, ev.hourly.length);
   const peak = Math.max(0, ...ev.hourly);
-  const burstiness = mean > 0 ? clamp((peak / mean - 1) / (ev.hourly.length - 1 || 1)) : 0;
-  const recurrence = clamp(0.8 * logCount + 0.2 * burstiness);
+  const burstiness = mean > 0 && ev.hourly.length > 1 ? clamp((peak / mean - 1) / (ev.hourly.length - 1)) : 0;
+  const concentration = n > 0 ? clamp(1 - active.length / ev.hourly.length) : 0;
+  const recurrence = clamp(0.6 * logCount + 0.4 * Math.sqrt(burstiness * concentration));
 
-  // spread: hosts in the window, relative to all hosts seen, and in absolute terms
+  // spread: hosts in the window relative to all hosts seen, in absolute terms, and growth (hosts
+  // it reached only in the window's second half)
   const h = sig.hosts.length;
   const H = Math.max(ev.hostsSeen, h);
-  const spread = h <= 1 ? 0 : clamp(0.5 * ((h - 1) / Math.max(1, H - 1)) + 0.5 * (Math.log2(h) / 5));
+  const share = h <= 1 ? 0 : (h - 1) / Math.max(1, H - 1);
+  const breadth = h <= 1 ? 0 : Math.log2(h) / 5;
+  const growth = h <= 1 ? 0 : ev.newHosts / h;
+  const spread = clamp(0.35 * share + 0.35 * breadth + 0.3 * growth);
 
   // novelty: appeared late in what the store has observed (capped at a week), or a rate well
   // above the signature's own baseline. A fresh store sees everything as "first seen today";
@@ -92,51 +118,89 @@ export function scoreEvidence(ev: Evidence, opts: ScoringOptions, now: number): 
   const windowRate = n / windowHours;
   const baselineRate = ev.baselineHours > 0 ? ev.baselineCount / ev.baselineHours : 0;
   const rateRatio = baselineRate > 0 ? windowRate / baselineRate : undefined;
-  const rateChange = rateRatio !== undefined ? clamp(Math.log2(Math.max(1, rateRatio)) / 4) : 0;
+  // the last quarter of the window against the rest: a pattern ramping up inside the window
+  // (only over the hours the signature and the store existed: a young store is not a ramp)
+  const lifeStart = Math.floor(Math.max(sig.firstSeen, ev.observedSince) / HOUR_MS) - Math.floor((now - opts.lookbackMs) / HOUR_MS);
+  const life = ev.hourly.slice(Math.max(0, Math.min(ev.hourly.length - 1, lifeStart)));
+  const quarter = Math.max(1, Math.floor(life.length / 4));
+  const recent = life.slice(-quarter).reduce((a, b) => a + b, 0) / quarter;
+  const earlier = life.length > quarter ? life.slice(0, -quarter).reduce((a, b) => a + b, 0) / (life.length - quarter) : 0;
+  const ramp = earlier > 0 ? recent / earlier : 1;
+  const rateChange = Math.max(
+    rateRatio !== undefined ? clamp(Math.log2(Math.max(1, rateRatio)) / 4) : 0,
+    Number.isFinite(ramp) ? clamp(Math.log2(Math.max(1, ramp)) / 5) : 1,
+  );
   const novelty = Math.max(newness, rateChange);
 
-  // impact: most severe level seen, event family, signal words in the template
-  const sevScore = clamp((7 - sig.minSeverity) / 7);
+  // impact: most severe level declared or implied by the words, event family, signal words
+  const sevScore = clamp((6 - ev.severity) / 4);
   const famScore = FAMILY_IMPACT[sig.eventFamily] ?? 0.2;
   const words = SIGNAL_WORDS.exec(sig.template);
-  const impact = clamp(0.45 * sevScore + 0.4 * famScore + (words ? 0.15 : 0));
+  const routine = ROUTINE_WORDS.test(sig.template);
+  const impact = clamp(0.45 * sevScore + 0.35 * famScore + (words ? 0.2 : 0) - (routine ? 0.3 : 0));
+
+  const recovery = recoveryScore(ev.recovery?.cycles ?? 0);
+  const precursor = clamp(ev.precursor?.score ?? 0);
+  const memoryWeight = clamp(ev.memory?.weight ?? 0);
 
   const breakdown: ScoreBreakdown = {
-    recurrence: round(recurrence), recovery: 0, spread: round(spread), novelty: round(novelty), impact: round(impact),
-    precursor: 0, memory_weight: 0,
+    recurrence: round(recurrence), recovery: round(recovery), spread: round(spread), novelty: round(novelty), impact: round(impact),
+    precursor: round(precursor), memory_weight: round(memoryWeight),
   };
   const metadata = {
     window_count: n,
-    newness: round(newness),
+    burstiness: round(burstiness),
     active_hours: active.length,
     peak_hour_count: peak,
     hosts: sig.hosts.slice(0, 20).map((x) => x.host),
     host_count: h,
     hosts_seen: H,
+    new_hosts: ev.newHosts,
     first_seen: new Date(sig.firstSeen).toISOString(),
     last_seen: new Date(sig.lastSeen).toISOString(),
+    newness: round(newness),
     baseline_rate_per_hour: round(baselineRate),
     window_rate_per_hour: round(windowRate),
     rate_ratio: rateRatio === undefined ? null : round(rateRatio),
+    ramp_ratio: Number.isFinite(ramp) ? round(ramp) : null,
     most_severe: SEVERITIES[sig.minSeverity] ?? 'info',
+    effective_severity: severityName(ev.severity),
     event_family: sig.eventFamily,
     signal_word: words?.[1] ?? null,
+    routine: routine,
+    recovery_cycles: ev.recovery?.cycles ?? 0,
+    recovery_failures: ev.recovery?.failures ?? 0,
+    recovery_recoveries: ev.recovery?.recoveries ?? 0,
+    recovery_subjects: ev.recovery?.subjects ?? [],
+    precursor_occurrences: ev.precursor?.occurrences ?? 0,
+    precursor_followed: ev.precursor?.followed ?? 0,
+    precursor_base_rate: round(ev.precursor?.baseRate ?? 0),
+    precursor_incident_followers: ev.precursor?.incidentFollowers ?? [],
+    memory: ev.memory
+      ? { incident_id: ev.memory.incidentId, title: ev.memory.title, role: ev.memory.role, similarity: round(ev.memory.similarity), recurrence_count: ev.memory.recurrenceCount }
+      : null,
     template: sig.template,
     service: sig.service ?? null,
-    // The core computes four dimensions; these three are fixed at 0 until the signal-quality work replaces them.
-    constant_dimensions: ['recovery', 'precursor', 'memory_weight'],
   };
   return { breakdown, metadata };
 }
 
+/** Exponent of the weighted power mean that forms score_total (see docs/scoring.md). */
+export const SCORE_POWER = 2;
+
+/**
+ * The weighted quadratic mean of the dimensions: with an arithmetic mean a pattern that is
+ * strong on the three dimensions that apply to it (a flapping link has no spread and no
+ * memory) would be drowned by the four that do not.
+ */
 export function totalScore(b: ScoreBreakdown, w: Weights): number {
   let sum = 0;
   let wsum = 0;
   for (const k of Object.keys(w) as Array<keyof ScoreBreakdown>) {
-    sum += (b[k] ?? 0) * w[k];
+    sum += (b[k] ?? 0) ** SCORE_POWER * w[k];
     wsum += w[k];
   }
-  return wsum > 0 ? round(sum / wsum) : 0;
+  return wsum > 0 ? round((sum / wsum) ** (1 / SCORE_POWER)) : 0;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -148,7 +212,7 @@ function ago(ms: number): string {
   return `${Math.round(ms / 86_400_000)}d ago`;
 }
 
-/** Title and summary written from the evidence: counts, hosts, first/last seen, service, rate change. */
+/** Title and summary written from the evidence: counts, hosts, first/last seen, service, rate change, cycles, memory. */
 export function describe(ev: Evidence, b: ScoreBreakdown, opts: ScoringOptions, now: number): { title: string; summary: string } {
   const { sig } = ev;
   const tpl = sig.template.length > 90 ? `${sig.template.slice(0, 87)}…` : sig.template;
@@ -164,9 +228,21 @@ export function describe(ev: Evidence, b: ScoreBreakdown, opts: ScoringOptions, 
   const lines = [parts.join(' ')];
   const firstAge = now - sig.firstSeen;
   lines.push(firstAge <= opts.lookbackMs ? `new: first seen ${ago(firstAge)}` : `first seen ${ago(firstAge)}, last seen ${ago(now - sig.lastSeen)}`);
+  if (ev.newHosts > 0 && hosts.length > 1) lines.push(`spreading: reached ${plural(ev.newHosts, 'new host')} recently`);
   if (ev.baselineCount > 0 && b.novelty > 0.2) {
     const ratio = (sig.windowCount / Math.max(1, opts.lookbackMs / HOUR_MS)) / (ev.baselineCount / ev.baselineHours);
-    lines.push(`rate ×${ratio.toFixed(1)} its usual`);
+    if (ratio >= 1.5) lines.push(`rate ×${ratio.toFixed(1)} its usual`);
+  }
+  if (ev.recovery && ev.recovery.cycles > 0) {
+    lines.push(`${ev.recovery.cycles >= 3 ? 'flapping: ' : ''}${plural(ev.recovery.cycles, 'failure/recovery cycle')} on ${ev.recovery.hosts.slice(0, 3).join(', ')}`);
+  }
+  if (ev.precursor && b.precursor >= 0.3) {
+    lines.push(`followed by worse events within ${Math.round((opts.horizonMs ?? DEFAULT_HORIZON_MS) / 60_000)}m in ${ev.precursor.followed} of ${ev.precursor.occurrences} occurrences`);
+  }
+  if (ev.memory) {
+    const role = ev.memory.role === 'primary' ? '' : ev.memory.role === 'similar' ? ' (similar signature)' : ` (its ${ev.memory.role})`;
+    const rec = ev.memory.recurrenceCount > 0 ? `, recurred ${plural(ev.memory.recurrenceCount, 'time')}` : '';
+    lines.push(`resembles incident #${ev.memory.incidentId} "${ev.memory.title}"${role}${rec}`);
   }
   return { title, summary: `${lines.join('; ')}.` };
 }
@@ -179,8 +255,32 @@ export function collectEvidence(store: SqliteStore, opts: ScoringOptions, now: n
   const baselineHours = opts.baselineHours ?? 7 * 24;
   const hostsSeen = store.hostsSeen(since);
   const observedSince = store.observedSince() ?? since;
+  const active = store.signatureWindow(since);
+
+  const severity = new Map<string, number>();
+  for (const s of active) severity.set(s.signatureKey, effectiveSeverity(s.template, s.minSeverity));
+  const severityOf = (k: string) => severity.get(k) ?? 6;
+  const incidents = listIncidents(store);
+  const incidentKeys = new Set<string>();
+  for (const inc of incidents) {
+    for (const s of inc.metadata.signatures ?? []) if (s.role !== 'precursor') incidentKeys.add(s.key);
+    if (!inc.metadata.signatures) for (const k of inc.signatureKeys) incidentKeys.add(k);
+  }
+  const fromMinute = Math.floor(since / MINUTE_MS);
+  const toMinute = Math.floor(now / MINUTE_MS);
+  const pairMinutes = Math.round((opts.pairWindowMs ?? DEFAULT_PAIR_WINDOW_MS) / MINUTE_MS);
+  const horizonMinutes = Math.round((opts.horizonMs ?? DEFAULT_HORIZON_MS) / MINUTE_MS);
+  const minuteRows = minuteActivity(store, fromMinute, toMinute);
+  const precursors = computePrecursors(minuteRows, severityOf, incidentKeys, horizonMinutes);
+  const recoveries = pairRecoveries(stateTransitions(store, fromMinute - pairMinutes, toMinute), pairMinutes);
+  const memory = memoryMatches(incidents, active.map((s) => ({ key: s.signatureKey, template: s.template })));
+  // a host is new for a signature when the signature reached it only in the second half of its
+  // observed life in the window (so that a young store's hosts are not all "new")
+  const observedFrom = Math.max(since, observedSince);
+  const firstOnHost = store.stmt('SELECT host, first_seen FROM signature_hosts WHERE signature_key = ? AND last_seen >= ?');
+
   const out: Evidence[] = [];
-  for (const sig of store.signatureWindow(since)) {
+  for (const sig of active) {
     if (sig.windowCount < opts.minOccurrences) continue;
     const buckets = store.bucketCounts(sig.signatureKey, fromBucket - baselineHours, toBucket);
     const hourly: number[] = [];
@@ -190,7 +290,16 @@ export function collectEvidence(store: SqliteStore, opts: ScoringOptions, now: n
     // the baseline only counts hours the signature could have been seen (it existed)
     const firstBucket = Math.floor(sig.firstSeen / HOUR_MS);
     const effectiveBaseline = Math.max(0, Math.min(baselineHours, fromBucket - firstBucket));
-    out.push({ sig, hourly, baselineCount, baselineHours: effectiveBaseline, hostsSeen, observedSince, recentEventIds: store.recentEventIds(sig.signatureKey, 10) });
+    let newHosts = 0;
+    if (sig.hosts.length > 1) {
+      const midpoint = Math.max(observedFrom, sig.firstSeen) + (now - Math.max(observedFrom, sig.firstSeen)) / 2;
+      for (const r of firstOnHost.all(sig.signatureKey, since) as Array<{ host: string; first_seen: number }>) if (r.first_seen >= midpoint) newHosts++;
+    }
+    out.push({
+      sig, hourly, baselineCount, baselineHours: effectiveBaseline, hostsSeen, newHosts, observedSince,
+      recentEventIds: store.recentEventIds(sig.signatureKey, 10), severity: severityOf(sig.signatureKey),
+      recovery: recoveries.get(sig.signatureKey), precursor: precursors.get(sig.signatureKey), memory: memory.get(sig.signatureKey),
+    });
   }
   return out;
 }

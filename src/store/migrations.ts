@@ -137,4 +137,29 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // signal aggregates, maintained on write by src/store/aggregates.ts: per-minute activity of
+    // each signature on each host (precursor pairing) and failure/recovery state changes per
+    // subject (recovery pairing), so that scoring never scans the events table
+    version: 2,
+    description: 'signal aggregates: signature_minutes, state_transitions',
+    sql: `
+      CREATE TABLE signature_minutes (
+        minute INTEGER NOT NULL,             -- floor(ts / 60000)
+        host TEXT NOT NULL,                  -- '' when the event has none
+        signature_key TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (minute, host, signature_key)
+      ) WITHOUT ROWID;
+      CREATE TABLE state_transitions (
+        minute INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        subject TEXT NOT NULL,               -- what failed or recovered (src/signals/state.ts)
+        signature_key TEXT NOT NULL,
+        polarity INTEGER NOT NULL,           -- 1 fail, 2 recover, 3 restart chatter
+        count INTEGER NOT NULL,
+        PRIMARY KEY (minute, host, subject, signature_key, polarity)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

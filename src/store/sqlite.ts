@@ -8,6 +8,7 @@ import type { StoredEvent } from '../pipeline/event.js';
 import type { ClusterRecord } from '../pipeline/miner.js';
 import { severityRank } from '../pipeline/classify.js';
 import { MIGRATIONS } from './migrations.js';
+import { updateSignalAggregates } from './aggregates.js';
 import type {
   CandidateRecord, ConnectorStatsRow, ConnectorStatusUpdate, EventQuery, SignatureRow,
   SignatureWindowRow, StoreTotals, WriteBatch,
@@ -141,6 +142,7 @@ export class SqliteStore {
         const i = k.indexOf('\u0000');
         hostUp.run(k.slice(0, i), k.slice(i + 1), h.n, h.min, h.max);
       }
+      updateSignalAggregates(this, batch.events);
       const statUp = this.stmt(`INSERT INTO connector_stats (connector, type, received, stored, parse_errors, updated_at)
         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET type = excluded.type,
         received = received + excluded.received, stored = stored + excluded.stored,
