@@ -100,7 +100,8 @@ export const configSchema = z.object({
     enabled: z.boolean().default(true).describe('Serve the HTTP API'),
     listen: z.string().default('127.0.0.1:8787').describe('host:port of the HTTP API (loopback by default)'),
     token: z.string().optional().describe('Bearer token; required when listening on a non-loopback address'),
-  }).strict().default({ enabled: true, listen: '127.0.0.1:8787' }),
+    max_body_bytes: z.number().int().min(1024).default(10 * 1024 * 1024).describe('Largest POST /v1/events body (bytes); larger requests get 413'),
+  }).strict().default({ enabled: true, listen: '127.0.0.1:8787', max_body_bytes: 10 * 1024 * 1024 }),
   log: z.object({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   }).strict().default({ level: 'info' }),

@@ -6,10 +6,12 @@ import type { Logger } from '../log/logger.js';
 import { Fingerprinter } from '../pipeline/fingerprint.js';
 import { TemplateMiner } from '../pipeline/miner.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import type { ScoringOptions } from '../signals/score.js';
-import { refreshSignals } from '../signals/refresh.js';
+import { computeCandidates, type ScoringOptions } from '../signals/score.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { SupervisedConnector } from './supervisor.js';
+import { httpApiService } from '../http/service.js';
+import { connectorsToRestart, nonReloadableChanges } from './reload.js';
+import { enforceMaxBytes, reclaimFreePages } from './retention.js';
 
 export function minerOptions(cfg: LoadedConfig['config']) {
   const m = cfg.miner;
@@ -57,22 +59,43 @@ export interface DaemonService {
   readonly name: string;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
+  /**
+   * Apply a reloaded config (SIGHUP); `daemon.loaded` is already the new one. A service
+   * without `reload` is stopped and made anew by its factory.
+   */
+  reload?(next: LoadedConfig): Promise<void> | void;
 }
 
 export type ServiceFactory = (daemon: Daemon) => DaemonService | undefined;
 
 /** The services every daemon runs; each module registers itself here with one line. */
-export const SERVICE_FACTORIES: ServiceFactory[] = [];
+export const SERVICE_FACTORIES: ServiceFactory[] = [
+  httpApiService,
+];
+
+/** What a reload did, for the log and for tests. */
+export interface ReloadSummary {
+  stopped: string[];
+  restarted: string[];
+  started: string[];
+  unchanged: string[];
+  /** Keys that changed but only take effect after a restart of the process. */
+  needsRestart: string[];
+}
 
 export class Daemon {
   readonly services: DaemonService[] = [];
+  private readonly serviceFactories = new Map<DaemonService, ServiceFactory>();
   readonly connectors = new Map<string, SupervisedConnector>();
   private timers: NodeJS.Timeout[] = [];
+  private scoringTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private reloading: Promise<unknown> = Promise.resolve();
   readonly startedAt = Date.now();
 
   private constructor(
-    readonly loaded: LoadedConfig,
+    /** The config in force; replaced by `reload`. */
+    public loaded: LoadedConfig,
     readonly logger: Logger,
     readonly store: SqliteStore,
     readonly pipeline: Pipeline,
@@ -85,19 +108,74 @@ export class Daemon {
     for (const rc of loaded.connectors) d.addConnector(rc);
     await Promise.all([...d.connectors.values()].map((c) => c.start()));
     d.every(2000, () => { for (const c of d.connectors.values()) c.saveStatus(); });
-    d.every(loaded.config.scoring.interval, () => d.refreshCandidates());
-    d.every(10 * 60_000, () => d.applyRetention());
+    d.scoringTimer = d.every(loaded.config.scoring.interval, () => d.refreshCandidates());
+    d.every(60_000, () => d.applyRetention());
     d.applyRetention();
-    for (const make of SERVICE_FACTORIES) {
-      const svc = make(d);
-      if (!svc) continue;
-      await svc.start();
-      d.services.push(svc);
-    }
+    for (const make of SERVICE_FACTORIES) await d.startService(make);
     return d;
   }
 
-  private every(ms: number, fn: () => void): void {
+  get isStopping(): boolean {
+    return this.stopped;
+  }
+
+  private async startService(make: ServiceFactory): Promise<void> {
+    const svc = make(this);
+    if (!svc) return;
+    await svc.start();
+    this.services.push(svc);
+    this.serviceFactories.set(svc, make);
+  }
+
+  /**
+   * Apply a new config (SIGHUP): connectors whose block changed restart from their committed
+   * checkpoint, removed ones stop, new ones start, untouched ones keep running. Reloads are
+   * serialized; storage, pipeline, miner and tenant changes need a process restart.
+   */
+  reload(next: LoadedConfig): Promise<ReloadSummary> {
+    const run = this.reloading.then(() => this.applyReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: LoadedConfig): Promise<ReloadSummary> {
+    if (this.stopped) throw new Error('daemon is stopping');
+    const plan = connectorsToRestart(this.loaded.connectors, next.connectors);
+    const needsRestart = nonReloadableChanges(this.loaded.config, next.config);
+    const leaving = [...plan.stop, ...plan.restart].map((n) => this.connectors.get(n)).filter((c) => c !== undefined);
+    // stopping waits for each connector's emits to commit with its checkpoint, so its successor resumes exactly there
+    await Promise.allSettled(leaving.map((c) => c.stop()));
+    for (const c of leaving) this.connectors.delete(c.name);
+    const kept = { storage: this.loaded.config.storage.path, pipeline: this.loaded.config.pipeline, miner: this.loaded.config.miner, tenant_id: this.loaded.config.tenant_id };
+    this.loaded = { ...next, config: { ...next.config, storage: { ...next.config.storage, path: kept.storage }, pipeline: kept.pipeline, miner: kept.miner, tenant_id: kept.tenant_id } };
+    const byName = new Map(next.connectors.map((rc) => [rc.config.name, rc]));
+    const fresh = [...plan.restart, ...plan.start].map((n) => this.addConnector(byName.get(n)!));
+    await Promise.all(fresh.map((c) => c.start()));
+    if (this.scoringTimer) clearInterval(this.scoringTimer);
+    this.scoringTimer = this.every(this.loaded.config.scoring.interval, () => this.refreshCandidates());
+    for (const svc of [...this.services]) {
+      try {
+        if (svc.reload) {
+          await svc.reload(this.loaded);
+        } else {
+          const make = this.serviceFactories.get(svc)!;
+          await svc.stop();
+          this.services.splice(this.services.indexOf(svc), 1);
+          this.serviceFactories.delete(svc);
+          await this.startService(make);
+        }
+      } catch (err) {
+        this.logger.error({ err, service: svc.name }, 'service reload failed');
+      }
+    }
+    const summary: ReloadSummary = { stopped: plan.stop, restarted: plan.restart, started: plan.start, unchanged: plan.keep, needsRestart };
+    this.logger.info(summary, 'config reloaded');
+    if (needsRestart.length > 0) this.logger.warn({ keys: needsRestart }, 'these settings changed but take effect only after a restart');
+    this.applyRetention();
+    return summary;
+  }
+
+  private every(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setInterval(() => {
       try {
         fn();
@@ -107,6 +185,7 @@ export class Daemon {
     }, ms);
     t.unref();
     this.timers.push(t);
+    return t;
   }
 
   private addConnector(rc: LoadedConfig['connectors'][number]): SupervisedConnector {
@@ -118,19 +197,45 @@ export class Daemon {
 
   /** Recompute and store candidates for the scoring window. */
   refreshCandidates(now = Date.now()): number {
-    return refreshSignals(this.store, scoringOptions(this.loaded.config), now).candidates;
+    const cands = computeCandidates(this.store, scoringOptions(this.loaded.config), now);
+    this.store.saveCandidates(cands, now);
+    return cands.length;
   }
 
-  /** Delete events past retention in small batches, yielding between them so ingest goes on. */
+  private retentionRunning = false;
+
+  /**
+   * Delete events past retention, then the oldest beyond `storage.max_bytes`, in small batches
+   * with a yield between them so ingest goes on; finally release surplus free pages.
+   */
   applyRetention(): void {
-    const before = Date.now() - this.loaded.config.storage.retention_days * 86_400_000;
+    if (this.retentionRunning) return;
+    this.retentionRunning = true;
+    const storage = this.loaded.config.storage;
+    const before = Date.now() - storage.retention_days * 86_400_000;
+    let phase: 'age' | 'size' | 'reclaim' = 'age';
+    let draining = false;
     const step = () => {
-      if (this.stopped) return;
-      const n = this.store.pruneEvents(before, 2000);
-      if (n > 0) {
-        this.logger.debug({ deleted: n }, 'retention');
-        setImmediate(step);
+      if (this.stopped) { this.retentionRunning = false; return; }
+      try {
+        if (phase === 'age') {
+          const n = this.store.pruneEvents(before, 2000);
+          if (n > 0) this.logger.debug({ deleted: n }, 'retention: events past retention_days');
+          else phase = storage.max_bytes ? 'size' : 'reclaim';
+        } else if (phase === 'size') {
+          const n = enforceMaxBytes(this.store, storage.max_bytes!, 2000, draining);
+          if (n > 0) { draining = true; this.logger.debug({ deleted: n }, 'retention: events over storage.max_bytes'); }
+          else phase = 'reclaim';
+        } else if (reclaimFreePages(this.store) === 0) {
+          this.retentionRunning = false;
+          return;
+        }
+      } catch (err) {
+        this.logger.warn({ err }, 'retention step failed; retrying at the next pass');
+        this.retentionRunning = false;
+        return;
       }
+      setImmediate(step);
     };
     step();
   }
