@@ -25,6 +25,13 @@ const MAX_IN_FLIGHT = 2;
 const MIN_RESCAN_MS = 50;
 /** Renamed/deleted files are not in the watched set: stat them this often while they drain. */
 const ORPHAN_STAT_MS = 200;
+/**
+ * chokidar drops a file's change events that follow the previous one within 50 ms, so a file
+ * that had data within HOT_MS is also stat-polled every HOT_STAT_MS: a busy log never waits for
+ * the rescan.
+ */
+const HOT_MS = 2000;
+const HOT_STAT_MS = 60;
 
 interface TrackedFile {
   key: string;
@@ -228,7 +235,8 @@ export class FileTailer {
     for (const f of this.files.values()) {
       if (f.splitter.hasPartial) until = Math.min(until, f.lastDataAt + this.opts.partial_line_timeout_ms);
       if (f.joiner?.pending) until = Math.min(until, f.lastDataAt + this.opts.multiline!.flush_ms);
-      if (!f.live) until = Math.min(until, now + ORPHAN_STAT_MS, f.lastDataAt + this.opts.rotate_wait_ms);
+      if (!f.live) until = Math.min(until, f.lastStatAt + ORPHAN_STAT_MS, f.lastDataAt + this.opts.rotate_wait_ms);
+      else if (f.fd !== undefined && now - f.lastDataAt < HOT_MS) until = Math.min(until, f.lastStatAt + HOT_STAT_MS);
     }
     if (this.rescanRequested) until = Math.min(until, this.lastScanAt + MIN_RESCAN_MS);
     const ms = Math.max(1, until - now);
@@ -262,9 +270,9 @@ export class FileTailer {
 
   private runTimers(f: TrackedFile, batch: RawEnvelope[], now: number): void {
     const out: LineEvent[] = [];
-    if (!f.live && !this.dirty.has(f.key) && now - f.lastStatAt >= ORPHAN_STAT_MS) {
+    if (f.fd !== undefined && !this.dirty.has(f.key) && now - f.lastStatAt >= (f.live ? HOT_STAT_MS : ORPHAN_STAT_MS) && (!f.live || now - f.lastDataAt < HOT_MS)) {
       f.lastStatAt = now;
-      if (f.fd !== undefined && fstatSync(f.fd).size !== f.splitter.pos) this.dirty.add(f.key);
+      if (fstatSync(f.fd).size !== f.splitter.pos) this.dirty.add(f.key);
     }
     if (f.splitter.hasPartial && now - f.lastDataAt >= this.opts.partial_line_timeout_ms) this.flushPartial(f, out);
     if (f.joiner?.pending && now - f.lastDataAt >= this.opts.multiline!.flush_ms) f.joiner.flush(out);

@@ -30,6 +30,20 @@ describe('file tailer', () => {
     expect(ctx.envelopes[0]).toMatchObject({ sourceType: 'file', sourcePath: f, messageFormat: 'message' });
   });
 
+  it('follows quick successive appends without waiting for the periodic rescan', async () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'quick.log');
+    writeFileSync(f, '');
+    // with a rescan only every 10 minutes, lines can arrive only through file events and the hot-file poll
+    const { ctx } = await tail({ paths: [f], scan_interval_ms: 600_000 });
+    await new Promise((r) => setTimeout(r, 300)); // let the watcher settle
+    for (let i = 0; i < 10; i++) {
+      appendFileSync(f, `q ${i}\n`);
+      await until(() => ctx.lines.length === i + 1, `line ${i}`);
+    }
+    expect(ctx.lines).toEqual(range('q', 0, 10));
+  });
+
   it('skips what existed at the first start with start_at end, but reads files created later from byte 0', async () => {
     const dir = tmpDir();
     writeFileSync(path.join(dir, 'old.log'), numbered('old', 0, 10));
