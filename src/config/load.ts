@@ -219,13 +219,15 @@ export async function parseConfig(text: string, file: string, opts: LoadOptions 
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+    throw new ConfigError(doc.errors.map((e) => ({ file, line: lc.linePos(e.pos[0]).line, path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   }
   const raw0 = doc.toJS() ?? {};
   const pre: Array<{ path: PathSeg[]; message: string }> = [];
   const raw1 = interpolate(raw0, env, [], pre);
   const raw = resolveSecretFiles(raw1, dirname(resolve(file)), [], pre);
   const issues: ConfigIssue[] = pre.map((p) => ({ file, line: lineOf(doc, lc, p.path), path: formatPath(p.path), message: p.message }));
+  // A missing variable or secret would only cause follow-on errors in validation: report it alone.
+  if (issues.length > 0) throw new ConfigError(issues);
 
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) issues.push(...zodIssues(parsed.error, configSchema, [], file, doc, lc));

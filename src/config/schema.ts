@@ -34,16 +34,27 @@ export const connectorBase = z.object({
   enabled: z.boolean().default(true).describe('Set false to keep a block in the file without running it'),
 });
 
+/** How a receiver's deliveries are retried (specs/slack-webhooks.md §6). */
+const deliverySchema = (timeoutMs: number) => z.object({
+  timeout: duration('Per-request timeout').default(timeoutMs),
+  max_attempts: z.number().int().min(1).max(100).default(5).describe('Attempts before a delivery is marked dead'),
+  backoff: duration('Delay before the first retry; doubles each attempt, with full jitter').default(1000),
+  max_backoff: duration('Longest delay between attempts').default(60_000),
+}).strict().default({ timeout: timeoutMs, max_attempts: 5, backoff: 1000, max_backoff: 60_000 })
+  .describe('Retry policy: timeout, attempts, exponential backoff (429 waits for Retry-After)');
+
 export const receiverSchema = z.discriminatedUnion('type', [
   z.object({
     name, type: z.literal('slack'),
     url: z.string().url().describe('Slack incoming-webhook URL (secret: use ${ENV} or url_file)'),
+    delivery: deliverySchema(10_000),
   }).strict(),
   z.object({
     name, type: z.literal('webhook'),
     url: z.string().url().describe('Receiver URL'),
     secret: z.string().optional().describe('Standard Webhooks signing secret (whsec_… base64); unsigned when absent'),
     headers: z.record(z.string(), z.string()).default({}).describe('Extra HTTP headers'),
+    delivery: deliverySchema(15_000),
   }).strict(),
   z.object({ name, type: z.literal('stdout') }).strict(),
 ]).describe('Where digests are delivered');
@@ -57,6 +68,8 @@ export const digestSchema = z.object({
   max_items: z.number().int().min(1).max(100).default(10).describe('Most items in one digest'),
   lookback: duration('Window the digest reports on').default(86_400_000),
   send_empty: z.boolean().default(false).describe('Deliver a digest even when it has no items'),
+  escalation_factor: z.number().min(1).default(2)
+    .describe('An item an earlier digest reported is repeated only when its band rose or its count or hosts grew by this factor'),
 }).strict();
 
 export const weightsSchema = z.object({
@@ -73,7 +86,7 @@ export const configSchema = z.object({
   tenant_id: z.string().min(1).default('default').describe('Tenant id stamped on every event'),
   storage: z.object({
     path: z.string().default('.brainstem/brainstem.db').describe('SQLite database file (relative to the working directory)'),
-    retention_days: z.number().positive().default(14).describe('Events older than this are deleted; signatures, candidates and incidents are kept'),
+    retention_days: z.number().positive().default(14).describe('Events are deleted this many days after they arrived; signatures, candidates and incidents are kept'),
     max_bytes: z.number().int().positive().optional().describe('Optional cap on the database size; oldest events are deleted first'),
   }).strict().default({ path: '.brainstem/brainstem.db', retention_days: 14 }),
   pipeline: z.object({

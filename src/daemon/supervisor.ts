@@ -28,6 +28,9 @@ export interface SupervisorOptions {
   dataDir: string;
 }
 
+/** Running this long without failing resets the restart backoff. */
+const STABLE_AFTER_MS = 30_000;
+
 export class SupervisedConnector {
   readonly status: ConnectorStatus;
   private connector: Connector | undefined;
@@ -39,6 +42,7 @@ export class SupervisedConnector {
   private droppedUnsaved = 0;
   private dirty = true;
   private generation = 0;
+  private startedAt = 0;
 
   constructor(
     readonly resolved: ResolvedConnector,
@@ -132,21 +136,34 @@ export class SupervisedConnector {
     };
   }
 
+  /**
+   * Create and start the connector. `start()` may resolve at once (servers, watchers) or run
+   * until stopped (read loops); either way the connector counts as running once it has not
+   * failed for a moment, and a later rejection still reaches `fail()` and a restart.
+   */
   async start(): Promise<void> {
     this.stopping = false;
     this.abort = new AbortController();
     const generation = ++this.generation;
+    this.startedAt = Date.now();
     this.setState('starting');
+    const current = () => generation === this.generation && !this.stopping;
+    let running: Promise<void>;
     try {
-      this.connector = this.resolved.plugin.create(this.resolved.options, this.makeContext(generation));
-      await this.connector.start();
-      if (generation !== this.generation || this.stopping) return;
-      if (this.status.state === 'starting') this.setState('running');
-      this.backoffMs = this.opts.initialBackoffMs ?? 1000;
+      const connector = this.resolved.plugin.create(this.resolved.options, this.makeContext(generation));
+      this.connector = connector;
+      running = Promise.resolve().then(() => connector.start());
     } catch (err) {
-      if (this.stopping || generation !== this.generation) return;
-      this.fail(err as Error);
+      if (current()) this.fail(err as Error);
+      return;
     }
+    let failed = false;
+    running.then(
+      () => { if (current() && this.status.state === 'starting') this.setState('running'); },
+      (err) => { failed = true; if (current()) this.fail(err as Error); },
+    );
+    await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 100))]);
+    if (!failed && current() && this.status.state === 'starting') this.setState('running');
   }
 
   /** Restart after a failure, with exponential backoff (and jitter) up to the maximum. */
@@ -159,6 +176,8 @@ export class SupervisedConnector {
     this.connector = undefined;
     this.abort.abort();
     void Promise.resolve().then(() => stale?.stop()).catch(() => undefined);
+    // A connector that ran for a while before failing starts over at the shortest backoff.
+    if (Date.now() - this.startedAt > STABLE_AFTER_MS) this.backoffMs = this.opts.initialBackoffMs ?? 1000;
     const delay = this.backoffMs * (0.8 + Math.random() * 0.4);
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 60_000);
     this.restartTimer = setTimeout(() => void this.start(), delay);

@@ -14,6 +14,8 @@ export interface CanonicalizeContext {
   sourceType: string;
   /** Receipt time, epoch ms. */
   now: number;
+  /** The same as a Date (year inference), made once per batch rather than per line. */
+  nowDate?: Date;
   /** Year-less syslog timestamps are read in UTC instead of the local zone. */
   utc?: boolean;
 }
@@ -59,7 +61,7 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
     const c = message.charCodeAt(0);
     // Cheap gate: a header starts with '<', a capital letter (month) or a digit (ISO date).
     const maybe = c === 60 || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
-    const parsed = maybe ? parseSyslogLine(message, { now: new Date(ctx.now), utc: ctx.utc }) : undefined;
+    const parsed = maybe ? parseSyslogLine(message, { now: ctx.nowDate ?? new Date(ctx.now), utc: ctx.utc }) : undefined;
     if (parsed) {
       message = parsed.message;
       host ??= parsed.host;

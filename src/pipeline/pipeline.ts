@@ -149,7 +149,7 @@ export class Pipeline {
       const { connector, type } = item.source;
       let c = counts.get(connector);
       if (!c) counts.set(connector, (c = { connector, type, received: 0, stored: 0, parseErrors: 0 }));
-      const ctx = { connector, tenantId: this.opts.tenantId, sourceType: type, now, utc: this.opts.utc };
+      const ctx = { connector, tenantId: this.opts.tenantId, sourceType: type, now, nowDate: new Date(now), utc: this.opts.utc };
       for (const env of item.envelopes) {
         const ev = this.fingerprinter.assign(canonicalize(env, ctx));
         if (ev.parseError) c.parseErrors++;

@@ -24,15 +24,17 @@ export const MIGRATIONS: Migration[] = [
         message_raw TEXT NOT NULL,
         message TEXT NOT NULL,               -- body without the syslog header
         message_normalized TEXT NOT NULL,
-        signature_key TEXT NOT NULL,
+        signature_id INTEGER NOT NULL,       -- signatures.id (an integer keeps this index cheap)
         parse_error TEXT,
         fields TEXT                          -- JSON of the non-empty object fields, or NULL
       );
-      CREATE INDEX events_signature ON events(signature_key, id);
-      CREATE INDEX events_ts ON events(ts);
+      CREATE INDEX events_signature ON events(signature_id, id);
+      -- No index on ts: retention walks the table in rowid (arrival) order instead, which keeps
+      -- inserts cheap; rowid order is received_at order because there is one writer.
 
       CREATE TABLE signatures (
-        signature_key TEXT PRIMARY KEY,
+        id INTEGER PRIMARY KEY,
+        signature_key TEXT NOT NULL UNIQUE,
         template TEXT NOT NULL,              -- normalized_pattern, generalizes over time
         first_template TEXT NOT NULL,        -- the form the key was derived from
         service TEXT,
@@ -162,4 +164,17 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: 'outbox: receiver type, digest id, parts delivered, last HTTP status; digest_history: title',
+    sql: `
+      ALTER TABLE outbox ADD COLUMN receiver_type TEXT;
+      ALTER TABLE outbox ADD COLUMN digest_id TEXT;
+      ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;  -- a split Slack digest resumes at the next part
+      ALTER TABLE outbox ADD COLUMN last_status INTEGER;
+      CREATE INDEX outbox_receiver ON outbox(receiver, status, created_at);
+      ALTER TABLE digest_history ADD COLUMN title TEXT;
+    `,
+  },
 ];
+

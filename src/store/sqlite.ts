@@ -38,6 +38,8 @@ const json = (v: unknown): string | null =>
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly stmts = new Map<string, Stmt>();
+  /** signature_key → signatures.id, filled as the writer meets keys. */
+  private readonly sigIds = new Map<string, number>();
 
   constructor(readonly path: string, opts: OpenOptions = {}) {
     if (!opts.readonly) ensureFile(path);
@@ -49,6 +51,9 @@ export class SqliteStore {
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      // A larger page cache and WAL keep the random inserts into the signature index cheap.
+      this.db.pragma('cache_size = -65536');
+      this.db.pragma('wal_autocheckpoint = 4000');
       this.db.pragma('foreign_keys = ON');
       this.migrate();
     }
@@ -67,7 +72,7 @@ export class SqliteStore {
 
   private migrate(): void {
     const current = this.schemaVersion;
-    for (const m of MIGRATIONS) {
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
       if (m.version <= current) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
@@ -89,9 +94,19 @@ export class SqliteStore {
       const sigUpsert = this.stmt(`INSERT INTO signatures (signature_key, template, first_template, service, event_family)
         VALUES (?, ?, ?, ?, ?) ON CONFLICT(signature_key) DO UPDATE SET template = excluded.template`);
       for (const s of batch.signatures) sigUpsert.run(s.key, s.template, s.firstTemplate, s.service || null, s.family);
+      const sigId = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck();
+      const idOf = (key: string): number => {
+        let id = this.sigIds.get(key);
+        if (id === undefined) {
+          id = sigId.get(key) as number | undefined;
+          if (id === undefined) throw new Error(`event references unknown signature ${key}`);
+          this.sigIds.set(key, id);
+        }
+        return id;
+      };
 
       const ins = this.stmt(`INSERT INTO events (ts, received_at, tenant_id, connector, source_type, host, service,
-        severity, facility, asset_id, source_path, message_raw, message, message_normalized, signature_key, parse_error, fields)
+        severity, facility, asset_id, source_path, message_raw, message, message_normalized, signature_id, parse_error, fields)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       const perSig = new Map<string, { n: number; min: number; max: number; sev: number }>();
       const perBucket = new Map<string, number>();
@@ -103,7 +118,7 @@ export class SqliteStore {
           : null;
         const r = ins.run(e.ts, e.receivedAt, e.tenantId, e.connector, e.sourceType, e.host ?? null, e.service ?? null,
           e.severity ?? null, e.facility ?? null, e.assetId ?? null, e.sourcePath ?? null, e.messageRaw, e.message,
-          e.messageNormalized, e.signatureKey, e.parseError ?? null, fields);
+          e.messageNormalized, idOf(e.signatureKey), e.parseError ?? null, fields);
         ids.push(Number(r.lastInsertRowid));
         const sev = severityRank(e.severity);
         const s = perSig.get(e.signatureKey);
@@ -168,9 +183,13 @@ export class SqliteStore {
       });
   }
 
-  /** Delete up to `limit` events older than `beforeMs`; returns how many were deleted. */
+  /**
+   * Delete up to `limit` of the oldest events that arrived before `beforeMs`; returns how many
+   * were deleted. Walks the table from its start in rowid (= arrival) order, so it needs no index.
+   */
   pruneEvents(beforeMs: number, limit: number): number {
-    return this.stmt(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? LIMIT ?)`).run(beforeMs, limit).changes;
+    return this.stmt(`DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?`)
+      .run(limit, beforeMs).changes;
   }
 
   /** Replace the stored candidate for each (type, signature); returns their ids. */
@@ -204,10 +223,11 @@ export class SqliteStore {
   listEvents(q: EventQuery = {}): StoredEvent[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.signatureKey) { where.push('signature_key = ?'); args.push(q.signatureKey); }
-    if (q.beforeId !== undefined) { where.push('id < ?'); args.push(q.beforeId); }
-    if (q.connector) { where.push('connector = ?'); args.push(q.connector); }
-    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${q.ascending ? 'ASC' : 'DESC'}${q.limit ? ' LIMIT ?' : ''}`;
+    if (q.signatureKey) { where.push('e.signature_id = (SELECT id FROM signatures WHERE signature_key = ?)'); args.push(q.signatureKey); }
+    if (q.beforeId !== undefined) { where.push(`e.id ${q.ascending ? '>' : '<'} ?`); args.push(q.beforeId); }
+    if (q.connector) { where.push('e.connector = ?'); args.push(q.connector); }
+    const sql = `SELECT e.*, s.signature_key FROM events e JOIN signatures s ON s.id = e.signature_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.id ${q.ascending ? 'ASC' : 'DESC'}${q.limit ? ' LIMIT ?' : ''}`;
     if (q.limit) args.push(q.limit);
     return (this.stmt(sql).all(...args) as any[]).map(rowToEvent);
   }
@@ -258,7 +278,8 @@ export class SqliteStore {
 
   /** Ids of the most recent events of a signature (evidence for a candidate). */
   recentEventIds(key: string, limit: number): number[] {
-    return (this.stmt('SELECT id FROM events WHERE signature_key = ? ORDER BY id DESC LIMIT ?').all(key, limit) as Array<{ id: number }>).map((r) => r.id);
+    return this.stmt(`SELECT id FROM events WHERE signature_id = (SELECT id FROM signatures WHERE signature_key = ?)
+      ORDER BY id DESC LIMIT ?`).pluck().all(key, limit) as number[];
   }
 
   listCandidates(opts: { minScore?: number; bands?: string[]; limit?: number } = {}): Array<CandidateRecord & { id: number; createdAt: number; updatedAt: number }> {

@@ -46,7 +46,7 @@ export interface ConnectorStatsRow {
 export interface EventQuery {
   signatureKey?: string;
   connector?: string;
-  /** Only events with id below this (paging newest-first). */
+  /** Paging cursor: only events with id below this (newest-first), or above it when ascending. */
   beforeId?: number;
   /** 0 or undefined: no limit. */
   limit?: number;

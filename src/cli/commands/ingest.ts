@@ -47,7 +47,8 @@ async function* lineChunks(stream: Readable): AsyncGenerator<string[]> {
 
 export async function ingestSources(loaded: LoadedConfig, sources: string[], opts: IngestOptions): Promise<IngestSummary> {
   const t0 = performance.now();
-  const { store, pipeline } = openIngestion(loaded.config, silentLogger(), opts.storePath);
+  const ingestion = openIngestion(loaded.config, silentLogger(), opts.storePath);
+  const { store, pipeline } = ingestion;
   const sigBefore = store.totals().signatures;
   const source = { connector: 'ingest', type: opts.format === 'json' ? 'json' : 'file' };
   let linesRead = 0;
@@ -79,7 +80,7 @@ export async function ingestSources(loaded: LoadedConfig, sources: string[], opt
       if (batch.length > 0) await submit(batch);
     }
     await Promise.all(inFlight);
-    await pipeline.close();
+    await ingestion.close();
     const totals = store.totals();
     return {
       files: sources.length, lines_read: linesRead, events_stored: pipeline.counters.stored,

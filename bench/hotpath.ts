@@ -1,0 +1,44 @@
+// Micro-benchmark of the per-line path on the main thread: canonicalize (syslog header, masking)
+// and fingerprint (template miner), in CPU time, over the synthetic syslog corpus.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalize } from '../src/pipeline/canonicalize.js';
+import { Fingerprinter } from '../src/pipeline/fingerprint.js';
+import { TemplateMiner } from '../src/pipeline/miner.js';
+import { parseSyslogLine } from '../src/pipeline/syslog-line.js';
+import { maskTokens } from '../src/pipeline/mask.js';
+import { writeSyslogCorpus } from './corpus.js';
+
+export async function runHotpathBench(lines = 200_000): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'brainstem-hot-'));
+  try {
+    const file = join(dir, 's.log');
+    await writeSyslogCorpus(file, lines);
+    const all = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const cpu = (fn: () => void) => {
+      const t = process.cpuUsage();
+      fn();
+      const u = process.cpuUsage(t);
+      return (u.user + u.system) / 1e6;
+    };
+    const now = Date.now();
+    const parse = cpu(() => { for (const l of all) parseSyslogLine(l); });
+    const mask = cpu(() => { for (const l of all) maskTokens(l); });
+    const fp = new Fingerprinter(new TemplateMiner());
+    const ctx = { connector: 'bench', tenantId: 't', sourceType: 'file', now };
+    const full = cpu(() => { for (const l of all) fp.assign(canonicalize({ messageRaw: l, messageFormat: 'syslog' }, ctx)); });
+    const rate = (s: number) => `${Math.round(all.length / s).toLocaleString('en')} lines/cpu-s (${((s / all.length) * 1e6).toFixed(2)} µs/line)`;
+    console.log(`hot path over ${all.length.toLocaleString('en')} lines:`);
+    console.log(`  syslog header parse           ${rate(parse)}`);
+    console.log(`  mask (whole line)             ${rate(mask)}`);
+    console.log(`  canonicalize + fingerprint    ${rate(full)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await runHotpathBench();
+}

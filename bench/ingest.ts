@@ -1,0 +1,64 @@
+// Benchmark: `brainstem ingest` of a 1,000,000-line synthetic syslog file into a fresh store,
+// end to end (a child process, committed SQLite). Prints lines/s, MB/s, peak RSS, and the
+// time `cat > /dev/null` takes over the same file for scale.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TEMPLATE_COUNT, writeSyslogCorpus } from './corpus.js';
+
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/** Run a command, sampling its peak RSS (VmHWM) from /proc; resolves with wall ms and peak MB. */
+export function measure(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<{ ms: number; peakMb: number; stdout: string; code: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+    let peakKb = 0;
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch { /* exited */ }
+    };
+    const timer = setInterval(sample, 50);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      resolve({ ms: performance.now() - t0, peakMb: peakKb / 1024, stdout, code: code ?? 1 });
+    });
+  });
+}
+
+export async function runIngestBench(lines = Number(process.env.BENCH_LINES ?? 1_000_000)): Promise<{ linesPerSec: number; peakMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'brainstem-bench-'));
+  try {
+    const file = join(dir, 'syslog.log');
+    const bytes = await writeSyslogCorpus(file, lines);
+    const cfg = join(dir, 'bench.yaml');
+    writeFileSync(cfg, `storage: { path: ${JSON.stringify(join(dir, 'bench.db'))} }\napi: { enabled: false }\n`);
+    const t0 = performance.now();
+    spawnSync('sh', ['-c', `cat ${JSON.stringify(file)} > /dev/null`]);
+    const catMs = performance.now() - t0;
+    const r = await measure(process.execPath, [CLI, 'ingest', '--json', '-c', cfg, file]);
+    if (r.code !== 0) throw new Error(`ingest exited ${r.code}`);
+    const summary = JSON.parse(r.stdout);
+    const secs = r.ms / 1000;
+    const linesPerSec = summary.events_stored / secs;
+    console.log(`ingest benchmark: ${lines.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB, ${TEMPLATE_COUNT} generator templates`);
+    console.log(`  brainstem ingest   ${secs.toFixed(2)} s  ${Math.round(linesPerSec).toLocaleString('en')} lines/s  ${(bytes / 1e6 / secs).toFixed(1)} MB/s  peak RSS ${r.peakMb.toFixed(0)} MB`);
+    console.log(`  stored ${summary.events_stored.toLocaleString('en')} events, ${summary.signatures_total} signatures, ${summary.parse_errors} parse errors`);
+    console.log(`  cat > /dev/null    ${(catMs / 1000).toFixed(3)} s  (${Math.round(lines / (catMs / 1000)).toLocaleString('en')} lines/s)`);
+    console.log(`  target ≥ 130,000 lines/s, peak RSS ≤ 300 MB: ${linesPerSec >= 130_000 && r.peakMb <= 300 ? 'met' : 'NOT met'}`);
+    return { linesPerSec, peakMb: r.peakMb };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await runIngestBench();
+}

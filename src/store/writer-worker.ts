@@ -1,0 +1,32 @@
+// The batch writer's thread: owns one read-write connection and commits batches posted by the
+// pipeline, so SQLite's work runs on the second core while the main thread parses the next batch.
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteStore } from './sqlite.js';
+import type { WriteBatch } from './types.js';
+
+export interface WriterRequest {
+  id: number;
+  op: 'write' | 'close';
+  batch?: WriteBatch;
+}
+
+export interface WriterReply {
+  id: number;
+  ok: boolean;
+  error?: { message: string; code?: string };
+}
+
+const store = new SqliteStore((workerData as { path: string }).path);
+parentPort!.on('message', (req: WriterRequest) => {
+  let reply: WriterReply;
+  try {
+    if (req.op === 'write') store.writeBatch(req.batch!);
+    else store.close();
+    reply = { id: req.id, ok: true };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    reply = { id: req.id, ok: false, error: { message: e.message, code: e.code } };
+  }
+  parentPort!.postMessage(reply);
+  if (req.op === 'close') parentPort!.close();
+});

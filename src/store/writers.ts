@@ -1,0 +1,70 @@
+// Batch writers for the pipeline: inline (same thread; used from TypeScript sources under test)
+// or on a worker thread (the built daemon), both committing through SqliteStore.writeBatch.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BatchWriter } from '../pipeline/pipeline.js';
+import type { SqliteStore } from './sqlite.js';
+import type { WriteBatch } from './types.js';
+import type { WriterReply, WriterRequest } from './writer-worker.js';
+
+export interface ClosableWriter extends BatchWriter {
+  close(): Promise<void>;
+}
+
+export class InlineWriter implements ClosableWriter {
+  constructor(private readonly store: SqliteStore) {}
+  async write(batch: WriteBatch): Promise<void> {
+    this.store.writeBatch(batch);
+  }
+  async close(): Promise<void> {}
+}
+
+const WORKER_FILE = new URL('./writer-worker.js', import.meta.url);
+
+/** The worker needs compiled JavaScript; under vitest (TypeScript sources) it is not there. */
+export const workerWriterAvailable = (): boolean => existsSync(fileURLToPath(WORKER_FILE));
+
+export class WorkerWriter implements ClosableWriter {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private failed: Error | undefined;
+
+  constructor(path: string) {
+    this.worker = new Worker(WORKER_FILE, { workerData: { path } });
+    this.worker.on('message', (r: WriterReply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (r.ok) p.resolve();
+      else p.reject(Object.assign(new Error(r.error?.message ?? 'write failed'), { code: r.error?.code }));
+    });
+    const failAll = (err: Error) => {
+      this.failed = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', failAll);
+    this.worker.on('exit', (code) => failAll(new Error(`store writer thread exited (code ${code})`)));
+  }
+
+  private request(req: Omit<WriterRequest, 'id'>): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...req, id });
+    });
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    return this.request({ op: 'write', batch });
+  }
+
+  async close(): Promise<void> {
+    if (this.failed) return;
+    await this.request({ op: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
