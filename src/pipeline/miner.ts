@@ -1,8 +1,10 @@
 // Online template mining, Drain-style. A line's masked tokens (runs of values already collapsed
 // by the masker) are routed by service, token count and leading constant tokens to a small leaf,
-// and join the most similar cluster there (differing tokens become `<*>`) or start a new one. Routing is a pure function of the line, and the routed tokens are never
-// generalized, so a cluster restored from its template lands in the leaf its lines route to: keys
-// survive both generalization (a key is fixed at creation) and restarts (the store keeps templates).
+// and join the most similar cluster there (differing tokens become `<*>`) or start a new one.
+// Routing is a pure function of the line and routed tokens are never generalized, so a cluster
+// restored from its template lands where its lines go: a key survives generalization (it is
+// fixed at creation) and restarts (the store keeps templates). Per line: one map lookup and a
+// scan of one leaf, whatever the number of clusters.
 import { createHash } from 'node:crypto';
 import { isPlaceholder, WILDCARD } from './mask.js';
 
@@ -109,6 +111,15 @@ export class TemplateMiner {
       this.byKey.set(cluster.key, entry);
       this.leafOf(cluster.service, entry.shape).push(entry);
     }
+  }
+
+  /** Every cluster as the store persists it (what `load` restores). */
+  records(): ClusterRecord[] {
+    const out: ClusterRecord[] = [];
+    for (const e of this.byKey.values()) {
+      out.push({ key: e.cluster.key, service: e.cluster.service, template: e.cluster.tokens.join(' '), count: e.count });
+    }
+    return out;
   }
 
   get(key: string): Cluster | undefined {
