@@ -1,29 +1,72 @@
-// `brainstem digest`: compose a digest now from the store and print it.
-import { composeDigest, digestToWire, renderText } from '../../digest/compose.js';
+// `brainstem digest`: compose a digest now. Without --dry-run it is recorded (outbox + history)
+// and each receiver gets one attempt; what fails stays pending for the daemon to retry.
+import { resolve } from 'node:path';
+import { digestToWire, renderText } from '../../digest/compose.js';
+import { OutboxSender } from '../../digest/deliver.js';
+import { composeFromStore, runDigest } from '../../digest/run.js';
 import { scoringOptions } from '../../daemon/daemon.js';
-import { computeCandidates } from '../../signals/score.js';
+import { silentLogger } from '../../log/logger.js';
+import { listOutbox } from '../../store/outbox.js';
+import { SqliteStore } from '../../store/sqlite.js';
+import type { DigestConfig } from '../../config/schema.js';
 import { CliError, loadConfigOrExit, openStoreReadonly, printJson, type Command } from '../common.js';
 
 export const digestCommand: Command = {
   name: 'digest',
-  summary: 'compose a digest now and print it',
+  summary: 'compose a digest now and deliver it to its receivers (--dry-run: print only, record nothing)',
   usage: 'brainstem digest [--name N] [--dry-run] [--json]',
   options: { name: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
   async run({ values, configPath }) {
     const loaded = await loadConfigOrExit(configPath);
+    const config = loaded.config;
     const name = values.name as string | undefined;
-    const cfg = name ? loaded.config.digests.find((d) => d.name === name) : loaded.config.digests[0];
-    if (name && !cfg) throw new CliError(`no digest named "${name}" in ${configPath}`, 1, 'NOT_FOUND');
-    const store = openStoreReadonly(loaded);
+    const json = Boolean(values.json);
+    let dc: DigestConfig | undefined = name ? config.digests.find((d) => d.name === name) : config.digests[0];
+    if (name && !dc) throw new CliError(`no digest named "${name}" in ${configPath} (have: ${config.digests.map((d) => d.name).join(', ') || 'none'})`, 1, 'NOT_FOUND');
+    const dryRun = Boolean(values['dry-run']) || !dc;
+    dc ??= {
+      name: 'adhoc', schedule: '', receivers: [], min_attention: 'watch', max_items: 10, lookback: config.scoring.lookback,
+      send_empty: true, escalation_factor: 2,
+    };
+    const now = Date.now();
+    const scoring = scoringOptions(config);
+
+    if (dryRun) {
+      const store = openStoreReadonly(loaded);
+      try {
+        const digest = composeFromStore(store, scoring, dc, now);
+        if (json) printJson(digestToWire(digest));
+        else process.stdout.write(renderText(digest));
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+
+    const store = new SqliteStore(resolve(config.storage.path));
     try {
-      const now = Date.now();
-      const lookbackMs = cfg?.lookback ?? loaded.config.scoring.lookback;
-      const cands = computeCandidates(store, { ...scoringOptions(loaded.config), lookbackMs }, now);
-      const digest = composeDigest(cands, {
-        name: cfg?.name ?? 'adhoc', minAttention: cfg?.min_attention ?? 'watch', maxItems: cfg?.max_items ?? 10, lookbackMs,
-      }, now);
-      if (values.json) printJson(digestToWire(digest));
-      else process.stdout.write(renderText(digest));
+      const run = runDigest(store, config, scoring, dc, now);
+      if (!run.recorded) {
+        if (json) printJson({ digest: digestToWire(run.digest), recorded: false, deliveries: [] });
+        else process.stderr.write(`digest "${dc.name}" is empty (nothing new above ${dc.min_attention}); not sent (send_empty is false)\n`);
+        return 0;
+      }
+      // With --json, stdout belongs to the JSON document: stdout receivers write to stderr.
+      const sender = new OutboxSender(store, config.receivers, silentLogger(), {
+        writeStdout: (t) => { (json ? process.stderr : process.stdout).write(t); },
+      });
+      await sender.deliverOnce(listOutbox(store, { digestId: run.digest.id }));
+      const rows = listOutbox(store, { digestId: run.digest.id });
+      const deliveries = rows.map((r) => ({ receiver: r.receiver, delivery_id: r.id, status: r.status, attempts: r.attempts, last_error: r.lastError }));
+      if (json) printJson({ digest: digestToWire(run.digest), recorded: true, deliveries });
+      else {
+        for (const d of deliveries) {
+          if (d.status === 'sent') process.stderr.write(`delivered to ${d.receiver} (${d.delivery_id})\n`);
+          else if (d.status === 'pending') process.stderr.write(`${d.receiver}: not delivered yet (${d.last_error}); pending in the outbox, the daemon retries it\n`);
+          else process.stderr.write(`${d.receiver}: dead — ${d.last_error}\n`);
+        }
+      }
+      return deliveries.some((d) => d.status === 'dead') ? 1 : 0;
     } finally {
       store.close();
     }

@@ -4,6 +4,7 @@ import { eventToWire } from '../../pipeline/event.js';
 import { computeCandidates, candidateToWire } from '../../signals/score.js';
 import { scoringOptions } from '../../daemon/daemon.js';
 import type { SignatureRow } from '../../store/types.js';
+import { outboxCounts } from '../../store/outbox.js';
 import { CliError, intOption, iso, loadConfigOrExit, openStoreReadonly, printJson, printTable, type Command } from '../common.js';
 
 export function signatureToWire(s: SignatureRow): Record<string, unknown> {
@@ -95,11 +96,17 @@ export const statsCommand: Command = {
         connector: c.connector, type: c.type, received: c.received, stored: c.stored, parse_errors: c.parseErrors,
         dropped: c.dropped, state: c.state, last_error: c.lastError, gauges: c.gauges, updated_at: iso(c.updatedAt),
       }));
-      if (values.json) printJson({ totals: { events: totals.events, signatures: totals.signatures, candidates: totals.candidates, incidents: totals.incidents }, connectors });
+      const deliveries = outboxCounts(store);
+      if (values.json) printJson({ totals: { events: totals.events, signatures: totals.signatures, candidates: totals.candidates, incidents: totals.incidents }, connectors, deliveries });
       else {
         process.stdout.write(`events ${totals.events}  signatures ${totals.signatures}  candidates ${totals.candidates}  incidents ${totals.incidents}\n\n`);
         printTable(['connector', 'type', 'received', 'stored', 'parse_errors', 'dropped', 'state', 'last_error'],
           connectors.map((c) => [c.connector, c.type, c.received, c.stored, c.parse_errors, c.dropped, c.state, c.last_error]));
+        if (deliveries.length) {
+          process.stdout.write('\n');
+          printTable(['receiver', 'pending', 'sent', 'dead', 'retried', 'last_error'],
+            deliveries.map((d) => [d.receiver, d.pending, d.sent, d.dead, d.retried, d.last_error]));
+        }
       }
     } finally {
       store.close();
