@@ -8,10 +8,11 @@ import { candidatesCommand, eventsCommand, signaturesCommand, statsCommand } fro
 import { digestCommand } from './commands/digest.js';
 import { configSchemaCommand, validateCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
+import { incidentsCommand } from './commands/incidents.js';
 
 export const COMMANDS: Command[] = [
   runCommand, ingestCommand, eventsCommand, signaturesCommand, candidatesCommand, statsCommand, digestCommand,
-  validateCommand, configSchemaCommand, demoCommand,
+  validateCommand, configSchemaCommand, demoCommand, incidentsCommand,
 ];
 
 function usage(): string {

@@ -11,6 +11,8 @@ export interface RecoveryEvidence {
   recoveries: number;
   subjects: string[];
   hosts: string[];
+  /** Every `host subject` that completed a cycle (groups a pattern's signatures). */
+  pairs: string[];
 }
 
 /** Cycles at which recovery saturates to 1: a subject that flapped this often is flapping. */
@@ -48,12 +50,13 @@ export function pairRecoveries(rows: TransitionRow[], pairWindowMinutes: number)
     if (cycles > 0) {
       for (const key of sigs) {
         let ev = out.get(key);
-        if (!ev) out.set(key, (ev = { cycles: 0, failures: 0, recoveries: 0, subjects: [], hosts: [] }));
+        if (!ev) out.set(key, (ev = { cycles: 0, failures: 0, recoveries: 0, subjects: [], hosts: [], pairs: [] }));
         ev.cycles += cycles;
         ev.failures += failures;
         ev.recoveries += recoveries;
         if (ev.subjects.length < 5 && !ev.subjects.includes(subject)) ev.subjects.push(subject);
         if (ev.hosts.length < 20 && !ev.hosts.includes(host)) ev.hosts.push(host);
+        ev.pairs.push(`${host}\u0000${subject}`);
       }
     }
     i = j;

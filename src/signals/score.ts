@@ -98,7 +98,9 @@ export function scoreEvidence(ev: Evidence, opts: ScoringOptions, now: number): 
   const peak = Math.max(0, ...ev.hourly);
   const burstiness = mean > 0 && ev.hourly.length > 1 ? clamp((peak / mean - 1) / (ev.hourly.length - 1)) : 0;
   const concentration = n > 0 ? clamp(1 - active.length / ev.hourly.length) : 0;
-  const recurrence = clamp(0.6 * logCount + 0.4 * Math.sqrt(burstiness * concentration));
+  // evidence: a handful of lines is too few to call bursty or new (saturates at 10)
+  const evidence = clamp(Math.log10(1 + n) / Math.log10(11));
+  const recurrence = clamp(0.6 * logCount + 0.4 * evidence * Math.sqrt(burstiness * concentration));
 
   // spread: hosts in the window relative to all hosts seen, in absolute terms, and growth (hosts
   // it reached only in the window's second half)
@@ -130,7 +132,7 @@ export function scoreEvidence(ev: Evidence, opts: ScoringOptions, now: number): 
     rateRatio !== undefined ? clamp(Math.log2(Math.max(1, rateRatio)) / 4) : 0,
     Number.isFinite(ramp) ? clamp(Math.log2(Math.max(1, ramp)) / 5) : 1,
   );
-  const novelty = Math.max(newness, rateChange);
+  const novelty = evidence * Math.max(newness, rateChange);
 
   // impact: most severe level declared or implied by the words, event family, signal words
   const sevScore = clamp((6 - ev.severity) / 4);
@@ -304,9 +306,36 @@ export function collectEvidence(store: SqliteStore, opts: ScoringOptions, now: n
   return out;
 }
 
+/**
+ * Signatures that fail and recover together (they share a failure/recovery subject on a host)
+ * are one pattern: the best-scoring one stands for the group, the others join its signatures.
+ */
+function groupBySubject(cands: Array<CandidateRecord & { subjects: string[] }>): CandidateRecord[] {
+  const leaderOf = new Map<string, CandidateRecord>();
+  const out: CandidateRecord[] = [];
+  for (const c of cands) {
+    const leader = c.subjects.map((s) => leaderOf.get(s)).find((l) => l !== undefined);
+    const { subjects, ...cand } = c;
+    if (leader) {
+      leader.sourceSignatureIds.push(c.signatureKey);
+      (leader.metadata.grouped_templates as string[]).push(c.title);
+      for (const s of subjects) if (!leaderOf.has(s)) leaderOf.set(s, leader);
+      continue;
+    }
+    cand.metadata.grouped_templates = [];
+    for (const s of subjects) leaderOf.set(s, cand);
+    out.push(cand);
+  }
+  for (const c of out) {
+    const n = c.sourceSignatureIds.length - 1;
+    if (n > 0) c.summary = `${c.summary.slice(0, -1)}; with ${n} related signature${n === 1 ? '' : 's'} of the same subject.`;
+  }
+  return out;
+}
+
 /** Candidates for all signatures active in the window, best first. */
 export function computeCandidates(store: SqliteStore, opts: ScoringOptions, now: number): CandidateRecord[] {
-  return collectEvidence(store, opts, now)
+  const scored = collectEvidence(store, opts, now)
     .map((ev) => {
       const { breakdown, metadata } = scoreEvidence(ev, opts, now);
       const score = totalScore(breakdown, opts.weights);
@@ -325,10 +354,12 @@ export function computeCandidates(store: SqliteStore, opts: ScoringOptions, now:
         sourceEventIds: ev.recentEventIds,
         // more evidence, more confidence: saturates around 50 occurrences
         confidence: round(clamp(Math.log10(1 + ev.sig.windowCount) / Math.log10(51))),
-        metadata,
-      } satisfies CandidateRecord;
+        metadata: metadata as Record<string, unknown>,
+        subjects: ev.recovery ? ev.recovery.pairs : [],
+      };
     })
     .sort((a, b) => b.scoreTotal - a.scoreTotal || a.signatureKey.localeCompare(b.signatureKey));
+  return groupBySubject(scored);
 }
 
 /** The wire form of a candidate (design.md §4). */
