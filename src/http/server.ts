@@ -160,16 +160,26 @@ export class ApiServer {
           : new ApiError(500, 'INTERNAL', 'internal error (see the daemon log for this request id)');
       if (e.status >= 500) this.logger.error({ err, requestId, route: routeName }, 'HTTP request failed');
       for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-      // a body we refused to read must not be left in the socket for the next request
-      if (!req.complete) {
-        const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-        if (hasBody) res.setHeader('Connection', 'close');
-        else req.resume();
-      }
+      if (!req.complete) await this.discardBody(req, res);
       this.send(res, e.status, { error: { code: e.code, message: e.message, request_id: requestId, ...e.extra } });
     } finally {
       this.backend.metrics.httpRequests.inc({ route: routeName, code: String(res.statusCode) });
     }
+  }
+
+  /**
+   * A body we refused (401, 413, …) is read and thrown away for a moment so the client, still
+   * writing, can read our answer instead of a reset; past that, the connection is closed.
+   */
+  private async discardBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => { req.once('end', resolve); req.once('error', () => resolve()); }),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); }),
+    ]);
+    clearTimeout(timer);
+    if (!req.complete) res.setHeader('Connection', 'close');
   }
 
   private send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
@@ -210,7 +220,6 @@ export class ApiServer {
         size += c.length;
         if (size > limit) {
           req.removeAllListeners('data');
-          req.resume();
           reject(tooLarge());
           return;
         }
