@@ -5,11 +5,12 @@ import { appendFileSync, chmodSync, chownSync, mkdirSync, renameSync, rmSync, tr
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliBuilt, Daemon } from './daemon.js';
-import { exactlyOnce, numbered, range, tmpDir } from './helpers.js';
+import { exactlyOnce, numbered, range, tmpDir, removeTmpDirs } from './helpers.js';
 
 const daemons: Daemon[] = [];
 afterEach(async () => {
   for (const d of daemons.splice(0)) await d.stop('SIGKILL');
+  removeTmpDirs();
 });
 beforeAll(() => cliBuilt());
 

@@ -4,7 +4,7 @@ import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import filePlugin from '../../plugins/file/index.js';
-import { fakeCtx, tmpDir, until } from './helpers.js';
+import { fakeCtx, removeTmpDirs, tmpDir, until } from './helpers.js';
 
 it('example: tail a log file and receive its lines with their checkpoint', async () => {
   const dir = tmpDir();
@@ -27,4 +27,5 @@ it('example: tail a log file and receive its lines with their checkpoint', async
   ]);
   // and the checkpoint stored with it says how far the file is read
   expect(ctx.committed).toMatchObject({ v: 1, files: [{ path: log, offset: statSync(log).size }] });
+  removeTmpDirs();
 });

@@ -1,6 +1,6 @@
 // Test helpers for the file connector: a fake ConnectorContext whose emit records batches and
 // checkpoints (optionally held back to simulate a slow store), and small file utilities.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Checkpoint, ConnectorContext, RawEnvelope } from '../../src/plugin/contract.js';
@@ -8,8 +8,17 @@ import { silentLogger } from '../../src/log/logger.js';
 import { fileOptionsSchema, type FileOptions } from '../../plugins/file/options.js';
 import { FileTailer } from '../../plugins/file/tailer.js';
 
+const made: string[] = [];
+
 export function tmpDir(prefix = 'bs-file-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+/** Remove the directories tmpDir() made (call after the daemons and tailers using them stopped). */
+export function removeTmpDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 export interface FakeCtx extends ConnectorContext {
@@ -22,6 +31,14 @@ export interface FakeCtx extends ConnectorContext {
   gauges: Record<string, number>;
   /** When set, emits wait for `release()` before committing. */
   hold: boolean;
+  /** When false, committed lines are only counted (`count`), not kept. */
+  keep: boolean;
+  count: number;
+  /** Emitted but not yet committed: bytes of message text, and the most ever outstanding. */
+  outstandingBytes: number;
+  maxOutstandingBytes: number;
+  /** When set, every emit commits after this many ms (a slow store). */
+  delayMs: number;
   held: Array<() => void>;
   release(): void;
   abort(): void;
@@ -33,15 +50,25 @@ export function fakeCtx(checkpoint?: Checkpoint): FakeCtx {
     name: 'files', tenantId: 't', logger: silentLogger(), dataDir: os.tmpdir(),
     checkpoint, signal: ac.signal,
     lines: [], envelopes: [], committed: checkpoint, errors: [], gauges: {}, hold: false, held: [],
+    keep: true, count: 0, outstandingBytes: 0, maxOutstandingBytes: 0, delayMs: 0,
     metrics: { dropped: () => {}, gauge: (n, v) => { ctx.gauges[n] = v; } },
     emit(envelopes, cp) {
+      let bytes = 0;
+      for (const e of envelopes) bytes += e.messageRaw.length;
+      ctx.outstandingBytes += bytes;
+      ctx.maxOutstandingBytes = Math.max(ctx.maxOutstandingBytes, ctx.outstandingBytes);
       const commit = () => {
-        for (const e of envelopes) {
-          ctx.envelopes.push(e);
-          ctx.lines.push(e.messageRaw);
+        ctx.outstandingBytes -= bytes;
+        ctx.count += envelopes.length;
+        if (ctx.keep) {
+          for (const e of envelopes) {
+            ctx.envelopes.push(e);
+            ctx.lines.push(e.messageRaw);
+          }
         }
         ctx.committed = structuredClone(cp);
       };
+      if (ctx.delayMs > 0) return new Promise<void>((resolve) => setTimeout(() => { commit(); resolve(); }, ctx.delayMs));
       if (!ctx.hold) {
         commit();
         return Promise.resolve();
@@ -83,8 +110,9 @@ export function range(prefix: string, from: number, to: number): string[] {
 }
 
 /** Start a tailer on a fake context; returns both. */
-export async function startTailer(opts: Record<string, unknown>, checkpoint?: Checkpoint): Promise<{ tailer: FileTailer; ctx: FakeCtx }> {
+export async function startTailer(opts: Record<string, unknown>, checkpoint?: Checkpoint, setup?: (ctx: FakeCtx) => void): Promise<{ tailer: FileTailer; ctx: FakeCtx }> {
   const ctx = fakeCtx(checkpoint);
+  setup?.(ctx);
   const tailer = new FileTailer(options(opts), ctx);
   await tailer.start();
   return { tailer, ctx };
