@@ -106,6 +106,18 @@ export function storedEvents(dbPath: string): Array<{ id: number; connector: str
   }
 }
 
+/** Stored events, optionally of one connector (a cheap poll while the daemon runs). */
+export function countEvents(dbPath: string, connector?: string): number {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return connector
+      ? (db.prepare('SELECT count(*) AS n FROM events WHERE connector = ?').get(connector) as { n: number }).n
+      : (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 export function checkpointOf(dbPath: string, connector: string): any {
   const db = new Database(dbPath, { readonly: true });
   try {
