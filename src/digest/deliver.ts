@@ -2,7 +2,7 @@
 // two requests in parallel to one URL, token bucket 1/s burst 3), timeouts, exponential backoff
 // with full jitter, Retry-After on 429, an attempt cap (then dead, with the reason). Every state
 // change is written to the store before the next step, so a restart resumes where it stopped.
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { ReceiverConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { SqliteStore } from '../store/sqlite.js';
@@ -137,6 +137,8 @@ export class OutboxSender {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly busy = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
+  /** Our own connection pool, closed on stop so a one-shot CLI run exits at once. */
+  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000 });
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly now: () => number;
@@ -186,6 +188,7 @@ export class OutboxSender {
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
     await Promise.allSettled([...this.busy.values()]);
+    await this.dispatcher.destroy();
   }
 
   private scan(): void {
@@ -355,7 +358,9 @@ export class OutboxSender {
 
   private async post(rc: { url: string; type: 'slack' | 'webhook' }, headers: Record<string, string>, body: string, policy: DeliveryPolicy): Promise<{ verdict: Verdict; status: number | null }> {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(policy.timeout)]);
-    const res = await request(rc.url, { method: 'POST', headers, body, signal, headersTimeout: policy.timeout, bodyTimeout: policy.timeout });
+    const res = await request(rc.url, {
+      method: 'POST', headers, body, signal, headersTimeout: policy.timeout, bodyTimeout: policy.timeout, dispatcher: this.dispatcher,
+    });
     const text = await res.body.text();
     const retryAfter = parseRetryAfter(res.headers['retry-after'], this.now());
     return { verdict: classify(rc.type, res.statusCode, text, retryAfter), status: res.statusCode };

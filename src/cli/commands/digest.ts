@@ -55,7 +55,11 @@ export const digestCommand: Command = {
       const sender = new OutboxSender(store, config.receivers, silentLogger(), {
         writeStdout: (t) => { (json ? process.stderr : process.stdout).write(t); },
       });
-      await sender.deliverOnce(listOutbox(store, { digestId: run.digest.id }));
+      try {
+        await sender.deliverOnce(listOutbox(store, { digestId: run.digest.id }));
+      } finally {
+        await sender.stop();
+      }
       const rows = listOutbox(store, { digestId: run.digest.id });
       const deliveries = rows.map((r) => ({ receiver: r.receiver, delivery_id: r.id, status: r.status, attempts: r.attempts, last_error: r.lastError }));
       if (json) printJson({ digest: digestToWire(run.digest), recorded: true, deliveries });
