@@ -101,6 +101,9 @@ function parseRfc5424(text: string, pri: [string, string, number]): ParsedSyslog
     pos = end + 1;
   }
   const [ts, hostname, appName, procid, msgid] = fields as [string, string, string, string, string];
+  for (let i = 1; i < 5; i++) {
+    if (!isPrintUsAscii(fields[i]!)) return fail(text, pri, `${['', 'HOSTNAME', 'APP-NAME', 'PROCID', 'MSGID'][i]} is not printable US-ASCII`);
+  }
   let timestamp: string | undefined;
   if (ts !== '-') {
     const m = RE_5424_TS.exec(ts);
@@ -132,6 +135,15 @@ function parseRfc5424(text: string, pri: [string, string, number]): ParsedSyslog
     hostname: nil(hostname), appName: nil(appName), procid: nil(procid), msgid: nil(msgid),
     structuredData, message,
   };
+}
+
+/** RFC 5424 header fields are PRINTUSASCII (%d33-126). */
+function isPrintUsAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 33 || c > 126) return false;
+  }
+  return true;
 }
 
 /** Parse `[id k="v" …][…]` from `start`; the data and the index after it, or an error text. */
@@ -254,7 +266,7 @@ function parseRfc3164(text: string, pri: [string, string, number] | undefined, o
   if (hasTimestamp && out.hostname === undefined && rest.charCodeAt(0) !== 37 /* % */) {
     const sp = rest.indexOf(' ');
     const token = sp < 0 ? rest : rest.slice(0, sp);
-    if (token && !token.endsWith(':') && !token.includes('[') && token.length <= 255) {
+    if (token && !token.endsWith(':') && !token.includes('[') && token.length <= 255 && isPrintUsAscii(token)) {
       out.hostname = token;
       rest = sp < 0 ? '' : rest.slice(sp + 1);
       if (rest.startsWith(': ')) rest = rest.slice(2); // Cisco ASA: `host : %ASA-…`

@@ -44,6 +44,7 @@ const UDP_MAX_PENDING = 200_000;
 /** Consecutive unparseable binary frames after which a TCP peer is taken for garbage and cut off. */
 const MAX_GARBAGE_FRAMES = 100;
 const DROP_LOG_MS = 10_000;
+const EMIT_ATTEMPTS = 3;
 
 /** A PEM given inline, or the path of a PEM file. */
 function pem(value: string | undefined): string | undefined {
@@ -94,11 +95,24 @@ export class SyslogReceiver implements Connector {
     return { ...this.parseBase, now: Date.now() };
   }
 
-  private emit(envelopes: RawEnvelope[]): Promise<void> {
-    return this.ctx.emit(envelopes).catch((err: Error) => {
-      this.countDropped(envelopes.length, 'emit_failed');
-      if (!this.stopping) this.ctx.reportError(`syslog: could not store ${envelopes.length} messages: ${err.message}`);
-    });
+  /**
+   * Emit, retrying a rejected batch a few times: the pipeline rejects every batch queued behind
+   * one that failed to commit, and those are worth another try. What still fails is counted.
+   */
+  private async emit(envelopes: RawEnvelope[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ctx.emit(envelopes);
+        return;
+      } catch (err) {
+        if (this.stopping || this.ctx.signal.aborted || attempt >= EMIT_ATTEMPTS) {
+          this.countDropped(envelopes.length, 'store_failed');
+          if (!this.stopping) this.ctx.reportError(`syslog: could not store ${envelopes.length} messages: ${(err as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
   }
 
   private countDropped(count: number, reason: string): void {

@@ -2,7 +2,7 @@
 // finds free ports, and reads results back through the CLI (`events --json`, `stats --json`).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,8 +116,19 @@ export class Daemon {
   }
 
   async events(): Promise<StoredEvent[]> {
-    const { stdout } = await run(process.execPath, [CLI, 'events', '--json', '--limit', '0', '-c', this.config], { cwd: this.dir, maxBuffer: 1 << 30 });
-    return (JSON.parse(stdout) as StoredEvent[]).reverse();
+    // Into a file, not a pipe: a CLI that exits right after a large write can cut a pipe short.
+    const out = join(this.dir, 'events.json');
+    const fd = openSync(out, 'w');
+    try {
+      const child = spawn(process.execPath, [CLI, 'events', '--json', '--limit', '0', '-c', this.config], { cwd: this.dir, stdio: ['ignore', fd, 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; });
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      if (code !== 0) throw new Error(`events exited ${code}: ${err}`);
+    } finally {
+      closeSync(fd);
+    }
+    return (JSON.parse(readFileSync(out, 'utf8')) as StoredEvent[]).reverse();
   }
 
   async stats(connector: string): Promise<ConnectorStats> {

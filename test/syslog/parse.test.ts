@@ -272,3 +272,16 @@ describe('envelope', () => {
     expect(env.parseError).toBe('incomplete frame at end of connection');
   });
 });
+
+describe('header fields with control or non-ASCII characters', () => {
+  it('RFC 5424: a HOSTNAME with a NUL or non-ASCII is a parse error', () => {
+    expect(parse('<14>1 - ho\u0000st app - - - m').error).toMatch(/HOSTNAME is not printable/);
+    expect(parse('<14>1 - hôst app - - - m').error).toMatch(/HOSTNAME is not printable/);
+  });
+
+  it('RFC 3164: such a token is not taken for the hostname', () => {
+    const p = parse('<13>Dec  3 10:00:00 ho\u0000st app: m');
+    expect(p.hostname).toBeUndefined();
+    expect(p.message).toBe('ho\u0000st app: m');
+  });
+});
