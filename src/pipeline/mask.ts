@@ -40,9 +40,19 @@ const DATE_WORDS = new Set([
 /** `key="first word` of a quoted value that goes on in the next tokens. */
 const RE_KEYED_QUOTE = /^([A-Za-z_][\w.-]*=)(["'])[^"']*$/;
 const QUOTED_ONE = /^(["'])[^"']*\1[,;:.)\]]*$/;
+/** Whitespace and `|` separate tokens (`time|component|pid|message` logs). */
+const RE_SPLIT = /[\s|]+/;
 const OPEN = '([{<"\'';
 const EMPTY_PAIRS = new Set(['()', '[]', '{}', '""', "''", '<>']);
 const CLOSE = ')]}>,;:."\'!?';
+
+function hasWordChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127) return true;
+  }
+  return false;
+}
 
 function hasDigit(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -126,7 +136,7 @@ function bareWord(tok: string): string {
  * tokens collapses into its first one.
  */
 export function maskTokens(message: string): string[] {
-  const raw = message.split(/\s+/);
+  const raw = message.split(RE_SPLIT);
   const out: string[] = [];
   let prevSlot = false;
   let prevNumber = false;
@@ -155,6 +165,8 @@ export function maskTokens(message: string): string[] {
     if (masked === undefined) {
       // An empty value (`()`, `[]`, `""`) is left out, as if the value were absent.
       if (tok.length === 2 && EMPTY_PAIRS.has(tok)) continue;
+      // A short token without a letter or digit (`-`, `:`, `-]`) separates; it is left out.
+      if (tok.length <= 3 && !hasWordChar(tok)) continue;
       masked = maskToken(tok);
       if (masked === tok && (prevNumber ? tok.length <= 6 : tok.length >= 3 && tok.length <= 5)) {
         const word = bareWord(tok);
@@ -197,24 +209,26 @@ export function isVariable(token: string): boolean {
  */
 export function isPlaceholder(token: string): boolean {
   if (token.length < 3 || token.indexOf('<') < 0 || token === WILDCARD) return false;
-  // One scan instead of regexes: skip `<UPPER>` placeholders, and give up on a `key=`/`key:`.
-  let found = false;
-  let inKey = false;
-  for (let i = 0; i < token.length; i++) {
+  // A key at the start (after one opening bracket or quote) makes it a keyed value.
+  let i = OPEN.includes(token[0]!) && token[0] !== '<' ? 1 : 0;
+  if (isKeyStart(token.charCodeAt(i))) {
+    do i++; while (i < token.length && isKeyPart(token.charCodeAt(i)));
     const c = token.charCodeAt(i);
-    if (c === 60 /* < */) {
-      let j = i + 1;
-      while (j < token.length && token.charCodeAt(j) >= 65 && token.charCodeAt(j) <= 90) j++;
-      if (j > i + 1 && token.charCodeAt(j) === 62 /* > */) {
-        found = true;
-        inKey = false;
-        i = j;
-        continue;
-      }
-    }
-    if ((c === 61 /* = */ || c === 58 /* : */) && inKey) return false;
-    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-    inKey = letter || (inKey && ((c >= 48 && c <= 57) || c === 46 || c === 45));
+    if ((c === 61 /* = */ || c === 58 /* : */) && i + 1 < token.length) return false;
   }
-  return found;
+  // Otherwise any `<UPPER>` placeholder makes the token a value slot.
+  for (let p = token.indexOf('<'); p >= 0 && p < token.length - 2; p = token.indexOf('<', p + 1)) {
+    let j = p + 1;
+    while (j < token.length && token.charCodeAt(j) >= 65 && token.charCodeAt(j) <= 90) j++;
+    if (j > p + 1 && token.charCodeAt(j) === 62 /* > */) return true;
+  }
+  return false;
+}
+
+function isKeyStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+function isKeyPart(c: number): boolean {
+  return isKeyStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 45;
 }

@@ -63,6 +63,8 @@ interface Entry {
 }
 
 const SLOT = '\u0001';
+/** Routing skips tokens without a letter or digit (`-`, `|`, and the wildcard `<*>`). */
+const RE_WORD = /[\p{L}\p{N}]/u;
 const KEYED = '\u0002';
 /** A keyed value: `key=value`, `key:value`, `(key=value)`; the key is constant text. */
 const RE_KEY_PREFIX = /^[(\[{"']?[A-Za-z_][\w.-]*[=:](?=.)/;
@@ -186,7 +188,7 @@ export class TemplateMiner {
   private leafOf(service: string, shape: string[]): Entry[] {
     let routeKey = `${service}\u0000${shape.length}`;
     for (let i = 0, taken = 0; i < shape.length && taken < this.opts.depth; i++) {
-      if (shape[i] === SLOT) continue;
+      if (shape[i] === SLOT || !RE_WORD.test(shape[i]!)) continue;
       routeKey += `\u0000${i}\u0000${shape[i]}`;
       taken++;
     }
