@@ -38,49 +38,96 @@ function streamFilter(kind: StreamKind, fromSec: number, toSec: number, extra: s
   return clauses.join(',');
 }
 
+/**
+ * Hands pages to ctx.emit with at most two in flight: the next page is fetched while the last
+ * one commits, and two pages fill one pipeline batch instead of each waiting for the flush
+ * timer. Emits commit in call order, so `state.committed` only ever moves forward.
+ */
+class PageEmitter {
+  private inFlight: Promise<void> | undefined;
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly state: PollState, private readonly deps: PollDeps) {}
+
+  async emit(envelopes: RawEnvelope[], checkpoint: LogicMonitorCheckpoint): Promise<void> {
+    await this.inFlight; // never rejects; failures are kept in this.failure
+    this.throwIfFailed();
+    this.inFlight = this.deps.emit(envelopes, checkpoint).then(
+      () => {
+        if (!this.failure) this.state.committed = checkpoint;
+      },
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+  }
+
+  /** Wait until everything handed over is committed; throws if any emit failed. */
+  async drain(): Promise<void> {
+    await this.inFlight;
+    this.throwIfFailed();
+  }
+
+  /** Wait for the outstanding emit without throwing. */
+  async settle(): Promise<void> {
+    await this.inFlight;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
 async function pollStream(kind: StreamKind, state: PollState, deps: PollDeps, result: PollResult): Promise<void> {
   const { config, client } = deps;
   const overlapSec = Math.ceil(config.overlap / 1000);
   const toSec = Math.floor(deps.now() / 1000);
-  let fromSec = windowStart(state.committed[kind], overlapSec);
+  const emitter = new PageEmitter(state, deps);
+  // The cursor including pages handed over but maybe not committed yet.
+  let working = state.committed;
+  let fromSec = windowStart(working[kind], overlapSec);
   let offset = 0;
   const size = config.page_size;
-  for (;;) {
-    const page = await client.listAlerts({
-      filter: streamFilter(kind, fromSec, toSec, config.filter),
-      sort: `+${EPOCH_FIELD[kind]}`,
-      size: String(size),
-      offset: String(offset),
-      needMessage: 'true',
-    }, deps.signal);
-    result.requests++;
-    const items = page.items;
-    const { fresh, cursor } = acceptPage(state.committed[kind], items, kind, overlapSec);
-    const nowMs = deps.now();
-    const envelopes = fresh.map((alert) => alertToEnvelope(alert, kind, nowMs));
-    const next: LogicMonitorCheckpoint = { ...state.committed, [kind]: cursor };
-    await deps.emit(envelopes, next);
-    state.committed = next;
-    result.alerts += items.length;
-    result.events += envelopes.length;
-    if (items.length < size) break;
-    offset += items.length;
-    if (offset + size > config.offset_limit) {
-      // Offset paging stops near 10,000 rows: restart the window at the last epoch read; the
-      // rows of that second come again and are recognised by id.
-      const lastEpoch = Number(items[items.length - 1]![EPOCH_FIELD[kind]]);
-      if (Number.isFinite(lastEpoch) && lastEpoch > fromSec) {
-        fromSec = lastEpoch;
-      } else {
-        deps.logger.warn({ kind, fromSec }, `more than offset_limit (${config.offset_limit}) LogicMonitor alerts share one second; the rest of that second is skipped`);
-        fromSec += 1;
+  try {
+    for (;;) {
+      const page = await client.listAlerts({
+        filter: streamFilter(kind, fromSec, toSec, config.filter),
+        sort: `+${EPOCH_FIELD[kind]}`,
+        size: String(size),
+        offset: String(offset),
+        needMessage: 'true',
+      }, deps.signal);
+      result.requests++;
+      const items = page.items;
+      const { fresh, cursor } = acceptPage(working[kind], items, kind, overlapSec);
+      const nowMs = deps.now();
+      const envelopes = fresh.map((alert) => alertToEnvelope(alert, kind, nowMs));
+      working = { ...working, [kind]: cursor };
+      await emitter.emit(envelopes, working);
+      result.alerts += items.length;
+      result.events += envelopes.length;
+      if (items.length < size) break;
+      offset += items.length;
+      if (offset + size > config.offset_limit) {
+        // Offset paging stops near 10,000 rows: restart the window at the last epoch read; the
+        // rows of that second come again and are recognised by id.
+        const lastEpoch = Number(items[items.length - 1]![EPOCH_FIELD[kind]]);
+        if (Number.isFinite(lastEpoch) && lastEpoch > fromSec) {
+          fromSec = lastEpoch;
+        } else {
+          deps.logger.warn({ kind, fromSec }, `more than offset_limit (${config.offset_limit}) LogicMonitor alerts share one second; the rest of that second is skipped`);
+          fromSec += 1;
+        }
+        offset = 0;
       }
-      offset = 0;
     }
+    working = { ...working, [kind]: finishWindow(working[kind], toSec, overlapSec) };
+    await emitter.emit([], working);
+  } catch (e) {
+    await emitter.settle(); // do not leave an emit of ours outstanding; the first error wins
+    throw e;
   }
-  const done: LogicMonitorCheckpoint = { ...state.committed, [kind]: finishWindow(state.committed[kind], toSec, overlapSec) };
-  await deps.emit([], done);
-  state.committed = done;
+  await emitter.drain();
 }
 
 /** Poll raised alerts, then (unless include_cleared is off) clears; throws on the first failed call. */

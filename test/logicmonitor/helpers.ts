@@ -92,10 +92,10 @@ export function ids(envelopes: RawEnvelope[], state: 'raised' | 'cleared'): stri
   return envelopes.filter((e) => e.metadata?.alert_state === state).map((e) => e.correlationKeys!.alert_id!);
 }
 
-export async function waitFor(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+export async function waitFor(cond: () => boolean, what: string, limitMs = 10_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

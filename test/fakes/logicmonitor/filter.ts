@@ -9,6 +9,8 @@ export interface Clause {
   op: Op;
   /** Alternatives joined by `|`; quotes removed. */
   values: string[];
+  /** One test per value, compiled once per request rather than once per alert. */
+  tests: Array<(actual: unknown) => boolean>;
 }
 
 /** Outer array: OR of groups; inner array: AND of clauses. */
@@ -64,7 +66,7 @@ function parseClause(text: string): Clause {
   if (!op) throw new FilterSyntaxError(`no operator in clause: ${text}`);
   if (!FILTERABLE_FIELDS.has(field)) throw new FilterSyntaxError(`unknown filter field: ${field}`);
   const values = splitOutsideQuotes(rest.slice(op.length), '|').map(parseValue);
-  return { field, op, values };
+  return { field, op, values, tests: values.map((v) => compileTest(op, v)) };
 }
 
 export function parseFilter(text: string): Filter {
@@ -77,33 +79,37 @@ function wildcardToRegExp(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, 'i');
 }
 
-function valueMatches(actual: unknown, op: Op, expected: string): boolean {
+function asText(actual: unknown): string {
+  if (actual === undefined || actual === null) return '';
+  return typeof actual === 'object' ? JSON.stringify(actual) : String(actual);
+}
+
+function compileTest(op: Op, expected: string): (actual: unknown) => boolean {
   if (op === '>' || op === '<' || op === '>:' || op === '<:') {
-    const a = Number(actual);
     const e = Number(expected);
     if (!Number.isFinite(e)) throw new FilterSyntaxError(`not a number: ${expected}`);
-    if (op === '>') return a > e;
-    if (op === '<') return a < e;
-    if (op === '>:') return a >= e;
-    return a <= e;
+    if (op === '>') return (a) => Number(a) > e;
+    if (op === '<') return (a) => Number(a) < e;
+    if (op === '>:') return (a) => Number(a) >= e;
+    return (a) => Number(a) <= e;
   }
-  const text = actual === undefined || actual === null ? '' : typeof actual === 'object' ? JSON.stringify(actual) : String(actual);
   if (op === '~' || op === '!~') {
-    const contains = text.toLowerCase().includes(expected.replace(/\*/g, '').toLowerCase());
-    return op === '~' ? contains : !contains;
+    const needle = expected.replace(/\*/g, '').toLowerCase();
+    return op === '~' ? (a) => asText(a).toLowerCase().includes(needle) : (a) => !asText(a).toLowerCase().includes(needle);
   }
-  const equal = wildcardToRegExp(expected).test(text);
-  return op === ':' ? equal : !equal;
+  if (expected === '*') return op === ':' ? () => true : () => false;
+  const re = wildcardToRegExp(expected);
+  return op === ':' ? (a) => re.test(asText(a)) : (a) => !re.test(asText(a));
 }
 
 function clauseMatches(alert: Record<string, unknown>, c: Clause): boolean {
   if (c.field === '_all') {
-    return c.values.some((v) => Object.values(alert).some((a) => valueMatches(a, c.op, v)));
+    return c.tests.some((t) => Object.values(alert).some(t));
   }
   const actual = alert[c.field];
   // `!:`/`!~` with several values must differ from all of them; the others match any.
-  if (c.op === '!:' || c.op === '!~') return c.values.every((v) => valueMatches(actual, c.op, v));
-  return c.values.some((v) => valueMatches(actual, c.op, v));
+  if (c.op === '!:' || c.op === '!~') return c.tests.every((t) => t(actual));
+  return c.tests.some((t) => t(actual));
 }
 
 /** True when the alert passes the filter. An empty filter passes everything. */

@@ -104,6 +104,9 @@ export class FakeLogicMonitor {
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   private requestCount = 0;
+  /** Bumped by upsert/clear; keys the sorted-rows cache so 100 pages do not sort 100 times. */
+  private version = 0;
+  private sorted: { key: string; version: number; rows: FakeAlert[] } | undefined;
   readonly opts: Required<Omit<FakeOptions, 'onListRequest'>> & Pick<FakeOptions, 'onListRequest'>;
   port = 0;
 
@@ -140,6 +143,7 @@ export class FakeLogicMonitor {
 
   upsert(...alerts: FakeAlert[]): void {
     for (const a of alerts) this.alerts.set(a.id, { ...a });
+    this.version++;
   }
 
   /** Clear an alert the way LogicMonitor does: cleared, endEpoch set, clearValue, never in SDT. */
@@ -147,6 +151,7 @@ export class FakeLogicMonitor {
     const a = this.alerts.get(id);
     if (!a) throw new Error(`no alert ${id}`);
     Object.assign(a, { cleared: true, endEpoch, clearValue, sdted: false });
+    this.version++;
   }
 
   // --- fault injection --------------------------------------------------------------------
@@ -358,19 +363,7 @@ export class FakeLogicMonitor {
       size = this.opts.maxSize;
     }
     const activeOnly = !filterMentions(filter, 'cleared');
-    let rows = [...this.alerts.values()].filter((a) => (!activeOnly || !a.cleared) && matchesFilter(a, filter));
-
-    const sort = q.get('sort');
-    if (sort) {
-      const desc = sort.startsWith('-');
-      const field = sort.replace(/^[+-]/, '');
-      rows.sort((x, y) => {
-        const a = x[field] as string | number | undefined;
-        const b = y[field] as string | number | undefined;
-        const c = a === b ? 0 : a === undefined ? -1 : b === undefined ? 1 : a < b ? -1 : 1;
-        return (desc ? -c : c) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0); // stable tiebreak by id
-      });
-    }
+    let rows = this.sortedRows(q.get('sort')).filter((a) => (!activeOnly || !a.cleared) && matchesFilter(a, filter));
     const total = rows.length;
     let page: FakeAlert[];
     if (offset >= this.opts.offsetLimit) {
@@ -398,6 +391,25 @@ export class FakeLogicMonitor {
       items,
       searchId: q.get('searchId'),
     };
+  }
+
+  /** All alerts in the order `sort` asks for (`±field`, ties by id); insertion order without it. */
+  private sortedRows(sort: string | null): FakeAlert[] {
+    const key = sort ?? '';
+    if (this.sorted?.key === key && this.sorted.version === this.version) return this.sorted.rows;
+    const rows = [...this.alerts.values()];
+    if (sort) {
+      const desc = sort.startsWith('-');
+      const field = sort.replace(/^[+-]/, '');
+      rows.sort((x, y) => {
+        const a = x[field] as string | number | undefined;
+        const b = y[field] as string | number | undefined;
+        const c = a === b ? 0 : a === undefined ? -1 : b === undefined ? 1 : a < b ? -1 : 1;
+        return (desc ? -c : c) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0); // stable tiebreak by id
+      });
+    }
+    this.sorted = { key, version: this.version, rows };
+    return rows;
   }
 
   private sendJson(res: ServerResponse, status: number, payload: unknown, v3: boolean): void {
