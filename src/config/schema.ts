@@ -1,6 +1,7 @@
 // The config schema (zod 4). Each key's `.describe()` is its documentation: it feeds the
 // JSON Schema for editors (`brainstem config-schema`). Connector options are validated by each
 // plugin's own schema; this file only knows `name`, `type` and `plugin` of a connector.
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -61,8 +62,10 @@ export const receiverSchema = z.discriminatedUnion('type', [
 
 export const digestSchema = z.object({
   name,
-  schedule: z.string().describe('node-cron expression, e.g. "0 9 * * 1-5" (5 fields, or 6 with seconds)'),
-  timezone: z.string().optional().describe('IANA time zone of the schedule; default the host zone'),
+  schedule: z.string().refine((s) => validCron(s), 'not a valid cron expression (5 fields, or 6 with seconds first)')
+    .describe('node-cron expression, e.g. "0 9 * * 1-5" (5 fields, or 6 with seconds)'),
+  timezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } },
+    'not an IANA time zone (e.g. Europe/Berlin, UTC)').optional().describe('IANA time zone of the schedule; default the host zone'),
   receivers: z.array(name).min(1).describe('Names of receivers[] to deliver to'),
   min_attention: z.enum(ATTENTION_BANDS).default('watch').describe('Lowest attention band included'),
   max_items: z.number().int().min(1).max(100).default(10).describe('Most items in one digest'),

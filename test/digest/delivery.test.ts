@@ -313,3 +313,25 @@ describe('classify and Retry-After', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
   });
 });
+
+describe('restart', () => {
+  it('a new sender (after a restart) waits until the stored next attempt time', async () => {
+    const url = slack.addHook();
+    slack.script.push('T1/B1/abc', { status: 429, body: 'rate_limited', retryAfter: 2 });
+    const rc = receiver({ name: 'ops', type: 'slack', url, delivery: FAST });
+    const d = bigDigest(1);
+    record(d, [rc]);
+    const id = deliveryId(d.id, 'ops');
+    const first = sender([rc]);
+    first.start();
+    await until(() => getOutboxRow(store, id)!.attempts === 1, 'first attempt');
+    await first.stop();
+    const notBefore = getOutboxRow(store, id)!.nextAttemptAt;
+    sender([rc]).start();
+    await until(() => status(id) === 'sent', 'delivery after restart');
+    const reqs = slack.requests.filter((r) => r.hook === 'T1/B1/abc');
+    expect(reqs).toHaveLength(2);
+    expect(reqs[1]!.at).toBeGreaterThanOrEqual(notBefore);
+    expect(slack.messagesFor()).toHaveLength(1);
+  });
+});
