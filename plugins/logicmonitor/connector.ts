@@ -42,7 +42,7 @@ export class LogicMonitorConnector implements Connector {
     });
     const restored = restoreCheckpoint(ctx.checkpoint);
     if (ctx.checkpoint !== undefined && !restored) ctx.logger.warn('LogicMonitor checkpoint not recognised; starting from initial_lookback');
-    this.state = { committed: restored ?? initialCheckpoint(this.now(), config.initial_lookback) };
+    this.state = { committed: restored ?? initialCheckpoint(this.now(), config.initial_lookback, config.overlap) };
     ctx.signal.addEventListener('abort', () => this.abort.abort(ctx.signal.reason), { once: true });
   }
 

@@ -22,8 +22,12 @@ export interface LogicMonitorCheckpoint {
 /** The alert field a stream's window and order are on. */
 export const EPOCH_FIELD: Record<StreamKind, 'startEpoch' | 'endEpoch'> = { raised: 'startEpoch', cleared: 'endEpoch' };
 
-export function initialCheckpoint(nowMs: number, lookbackMs: number): LogicMonitorCheckpoint {
-  const watermark = Math.floor((nowMs - lookbackMs) / 1000);
+/**
+ * The first run's cursor: the first window starts exactly `lookback` ago. (The watermark sits
+ * one overlap later because every window starts an overlap before the watermark.)
+ */
+export function initialCheckpoint(nowMs: number, lookbackMs: number, overlapMs = 0): LogicMonitorCheckpoint {
+  const watermark = Math.floor((nowMs - lookbackMs) / 1000) + Math.ceil(overlapMs / 1000);
   return { v: 1, raised: { watermark, seen: {} }, cleared: { watermark, seen: {} } };
 }
 

@@ -44,33 +44,34 @@ function streamFilter(kind: StreamKind, fromSec: number, toSec: number, extra: s
  * timer. Emits commit in call order, so `state.committed` only ever moves forward.
  */
 class PageEmitter {
-  private inFlight: Promise<void> | undefined;
+  private static readonly MAX_IN_FLIGHT = 2;
+  private readonly inFlight: Array<Promise<void>> = [];
   private failure: { error: unknown } | undefined;
 
   constructor(private readonly state: PollState, private readonly deps: PollDeps) {}
 
   async emit(envelopes: RawEnvelope[], checkpoint: LogicMonitorCheckpoint): Promise<void> {
-    await this.inFlight; // never rejects; failures are kept in this.failure
+    while (this.inFlight.length >= PageEmitter.MAX_IN_FLIGHT) await this.inFlight.shift(); // never rejects
     this.throwIfFailed();
-    this.inFlight = this.deps.emit(envelopes, checkpoint).then(
+    this.inFlight.push(this.deps.emit(envelopes, checkpoint).then(
       () => {
         if (!this.failure) this.state.committed = checkpoint;
       },
       (error: unknown) => {
         this.failure ??= { error };
       },
-    );
+    ));
   }
 
   /** Wait until everything handed over is committed; throws if any emit failed. */
   async drain(): Promise<void> {
-    await this.inFlight;
+    await this.settle();
     this.throwIfFailed();
   }
 
-  /** Wait for the outstanding emit without throwing. */
+  /** Wait for the outstanding emits without throwing. */
   async settle(): Promise<void> {
-    await this.inFlight;
+    while (this.inFlight.length > 0) await this.inFlight.shift();
   }
 
   private throwIfFailed(): void {

@@ -31,6 +31,10 @@ describe('logicmonitor connector: polling', () => {
     const alerts = generateAlerts({ count: 40, startSec: nowSec() - 3600, spacingSec: 60, clearedRatio: 0.3 });
     fake.upsert(...alerts);
     fake.upsert(...generateAlerts({ count: 5, startSec: nowSec() - 3 * 86400, idPrefix: 'OLD' })); // before the lookback
+    fake.upsert(...generateAlerts({ count: 1, startSec: nowSec() - 86400 - 120, idPrefix: 'OUT' })); // 2 min before it
+    const inside = generateAlerts({ count: 1, startSec: nowSec() - 86400 + 120, idPrefix: 'IN' });
+    alerts.push(...inside);
+    fake.upsert(...inside);
     const ctx = recordingContext();
     await make(ctx).poll();
 
@@ -149,6 +153,18 @@ describe('logicmonitor connector: polling', () => {
     await make(ctx, { page_size: 200 }).poll();
     expect(ids(ctx.envelopes, 'raised')).toHaveLength(600);
     expect(ids(ctx.envelopes, 'cleared')).toEqual([alerts[5]!.id]);
+  });
+
+  it('fetches the next page while the previous one commits, with at most two emits outstanding', async () => {
+    await start();
+    const alerts = generateAlerts({ count: 1000, startSec: nowSec() - 5000, spacingSec: 1 });
+    fake.upsert(...alerts);
+    const ctx = recordingContext();
+    ctx.emitDelayMs = 30;
+    await make(ctx, { page_size: 100, include_cleared: false }).poll();
+    expect(ctx.maxInFlight).toBe(2);
+    expect(ids(ctx.envelopes, 'raised')).toEqual(alerts.map((a) => a.id)); // committed in page order
+    expect(ctx.inFlight).toBe(0);
   });
 
   it('uses a bearer token when configured and respects include_cleared: false and the extra filter', async () => {

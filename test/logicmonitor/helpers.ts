@@ -22,6 +22,10 @@ export interface RecordingContext extends ConnectorContext {
   /** Reject the emit with this (1-based) number, as if the process died before that commit. */
   failEmitAt?: number;
   abort: AbortController;
+  /** Make each emit take this long (a busy pipeline). */
+  emitDelayMs?: number;
+  inFlight: number;
+  maxInFlight: number;
 }
 
 export function recordingContext(checkpoint?: Checkpoint): RecordingContext {
@@ -54,12 +58,23 @@ export function recordingContext(checkpoint?: Checkpoint): RecordingContext {
     gauges: {},
     logs,
     abort,
+    inFlight: 0,
+    maxInFlight: 0,
     async emit(envelopes, cp) {
       ctx.emits++;
-      if (ctx.failEmitAt !== undefined && ctx.emits >= ctx.failEmitAt) throw new Error('simulated crash before commit');
-      ctx.envelopes.push(...envelopes);
-      // Serialize like the store does: what the next run gets is the JSON text, not our object.
-      ctx.lastCheckpoint = JSON.parse(JSON.stringify(cp));
+      const n = ctx.emits;
+      // Serialize at call time like the pipeline queue would: later mutation must not leak in.
+      const text = JSON.stringify(cp);
+      ctx.inFlight++;
+      ctx.maxInFlight = Math.max(ctx.maxInFlight, ctx.inFlight);
+      try {
+        if (ctx.emitDelayMs) await new Promise((r) => setTimeout(r, ctx.emitDelayMs));
+        if (ctx.failEmitAt !== undefined && n >= ctx.failEmitAt) throw new Error('simulated crash before commit');
+        ctx.envelopes.push(...envelopes);
+        ctx.lastCheckpoint = JSON.parse(text);
+      } finally {
+        ctx.inFlight--;
+      }
     },
     reportError(message, opts) {
       ctx.error = { message, degraded: opts?.degraded ?? false };

@@ -112,6 +112,12 @@ describe('cursor', () => {
     expect(done).toEqual({ watermark: 1_000_100, seen: {} });
   });
 
+  it('starts the first window exactly initial_lookback ago', () => {
+    const c = initialCheckpoint(1_000_000_000, 3_600_000, 600_000);
+    expect(windowStart(c.raised, 600)).toBe(1_000_000 - 3600);
+    expect(windowStart(c.cleared, 600)).toBe(1_000_000 - 3600);
+  });
+
   it('skips still-active alerts in the cleared stream and restores only its own checkpoints', () => {
     const c = initialCheckpoint(10_000_000, 0).cleared;
     const r = acceptPage(c, [{ id: 'A', endEpoch: 0, cleared: false }, { id: 'B', endEpoch: 10_001, cleared: true }], 'cleared', 60);
