@@ -7,14 +7,16 @@ import { sourceFilter } from './sources.js';
 import { isValidTimezone } from './zone.js';
 
 /** `30`, `30s`, `5m`, `1h` → seconds. */
-const duration = z.union([
-  z.number().min(0),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)?$/, 'a duration like 30s, 5m or 1h').transform((s) => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(s)!;
-    const n = Number(m[1]);
-    return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
-  }),
-]);
+const duration = z.union([z.number().min(0), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `a duration like 30s, 5m or 1h (got ${JSON.stringify(value)})` });
+    return z.NEVER;
+  }
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : m[2] === 'h' ? n * 3600 : n;
+});
 
 const listen = z.object({
   protocol: z.enum(['udp', 'tcp', 'tls']),
