@@ -8,11 +8,12 @@ import { candidatesCommand, eventsCommand, signaturesCommand, statsCommand } fro
 import { digestCommand } from './commands/digest.js';
 import { configSchemaCommand, validateCommand } from './commands/config.js';
 import { demoCommand } from './commands/demo.js';
+import { checkCommand } from './commands/check.js';
 import { incidentsCommand } from './commands/incidents.js';
 
 export const COMMANDS: Command[] = [
   runCommand, ingestCommand, eventsCommand, signaturesCommand, candidatesCommand, statsCommand, digestCommand,
-  validateCommand, configSchemaCommand, demoCommand, incidentsCommand,
+  validateCommand, configSchemaCommand, demoCommand, incidentsCommand, checkCommand,
 ];
 
 function usage(): string {

@@ -49,6 +49,9 @@ export class SqliteStore {
     this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
     if (!opts.readonly) {
+      // Only possible before the first table exists: lets retention hand free pages back with
+      // small incremental_vacuum steps instead of VACUUM (src/daemon/retention.ts).
+      if (this.schemaVersion === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       // A larger page cache and WAL keep the random inserts into the signature index cheap.
