@@ -32,6 +32,7 @@ const UNITS = new Set([
   'ns', 'us', 'µs', 'ms', 's', 'sec', 'secs', 'min', 'mins',
 ]);
 /** Day and month names next to a number are part of a timestamp (`Sun Dec 04 04:47:44 2005`). */
+const DATE_INITIALS = 'MTWFSJAONDmtwfsjaond';
 const DATE_WORDS = new Set([
   'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun',
   'jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec',
@@ -66,13 +67,15 @@ function hasDigit(s: string): boolean {
 function maskCore(core: string): string {
   if (core.length === 0) return core;
   // One scan for the characters that decide which checks can apply; most words have none.
-  let digit = false;
+  let digits = 0;
   let special = false;
   for (let i = 0; i < core.length; i++) {
     const c = core.charCodeAt(i);
-    if (c >= 48 && c <= 57) digit = true;
+    if (c >= 48 && c <= 57) digits++;
     else if (c === 47 || c === 64 || c === 61 || c === 46 || c === 42) special = true; // / @ = . *
   }
+  if (digits === core.length) return MASK.num;
+  const digit = digits > 0;
   if (!digit && !special) return core;
   if (core.charCodeAt(0) === 47 /* / */ && core.length > 1) return MASK.path;
   if (core.includes('://')) return MASK.url;
@@ -114,6 +117,14 @@ export function maskToken(tok: string): string {
   return masked === core ? tok : tok.slice(0, start) + masked + tok.slice(end);
 }
 
+/** `key="…` or `key='…`: a quoted value that may go on over the next tokens. */
+function isKeyedQuoteStart(tok: string): boolean {
+  const eq = tok.indexOf('=');
+  if (eq <= 0 || eq + 1 >= tok.length) return false;
+  const q = tok.charCodeAt(eq + 1);
+  return q === 34 || q === 39;
+}
+
 /** A day or month name is a timestamp's when a number or another such name (`Fri Jun 17`) follows. */
 function startsDate(raw: string[], next: number): boolean {
   const tok = raw[next]!;
@@ -149,7 +160,7 @@ export function maskTokens(message: string): string[] {
     // A quoted phrase given as a keyed value (`tag="View Lock",`) is one value.
     const c0 = tok.charCodeAt(0);
     if ((c0 === 34 || c0 === 39) && tok.length > 2 && QUOTED_ONE.test(tok)) masked = MASK.str + tok.slice(tok.lastIndexOf(tok[0]!) + 1);
-    else if (tok.includes('="') || tok.includes("='")) {
+    else if (isKeyedQuoteStart(tok)) {
       const m = RE_KEYED_QUOTE.exec(tok);
       if (m) {
         const q = m[2]!;
@@ -168,14 +179,14 @@ export function maskTokens(message: string): string[] {
       // A short token without a letter or digit (`-`, `:`, `-]`) separates; it is left out.
       if (tok.length <= 3 && !hasWordChar(tok)) continue;
       masked = maskToken(tok);
-      if (masked === tok && (prevNumber ? tok.length <= 6 : tok.length >= 3 && tok.length <= 5)) {
-        const word = bareWord(tok);
-        if (prevNumber && UNITS.has(word)) {
-          // `1.20 KB)` → the number absorbs the unit; keep closing punctuation on the slot.
+      if (masked === tok) {
+        if (prevNumber && tok.length <= 6 && UNITS.has(bareWord(tok))) {
+          // `1.20 KB)` → the number absorbs the unit (and its closing punctuation).
           prevNumber = false;
           continue;
         }
-        if (word.length === 3 && DATE_WORDS.has(word) && i + 1 < raw.length && startsDate(raw, i + 1)) masked = MASK.ts;
+        if (tok.length >= 3 && tok.length <= 5 && DATE_INITIALS.includes(tok[OPEN.includes(tok[0]!) ? 1 : 0]!) && i + 1 < raw.length &&
+            DATE_WORDS.has(bareWord(tok)) && startsDate(raw, i + 1)) masked = MASK.ts;
       }
     }
     const slot = isPlaceholder(masked);
