@@ -61,9 +61,15 @@ function prune(seen: Record<string, number>, floor: number): Record<string, numb
  */
 export function acceptPage(cursor: StreamCursor, items: Alert[], kind: StreamKind, overlapSec: number): { fresh: Alert[]; cursor: StreamCursor } {
   const field = EPOCH_FIELD[kind];
-  const seen = { ...cursor.seen };
   let watermark = cursor.watermark;
+  for (const alert of items) {
+    const epoch = Number(alert[field]);
+    if (epoch > watermark) watermark = epoch;
+  }
+  // One pass over the old ids (those still inside the overlap), then the page's.
+  const seen = prune(cursor.seen, watermark - overlapSec);
   const fresh: Alert[] = [];
+  const onThisPage = new Set<string>();
   for (const alert of items) {
     const epoch = Number(alert[field]);
     if (kind === 'cleared' && !(alert.cleared === true || epoch > 0)) continue; // still active
@@ -72,11 +78,11 @@ export function acceptPage(cursor: StreamCursor, items: Alert[], kind: StreamKin
       fresh.push(alert); // cannot be deduplicated; better stored twice than lost
       continue;
     }
-    if (!(id in seen)) fresh.push(alert);
-    seen[id] = epoch;
-    if (epoch > watermark) watermark = epoch;
+    if (!(id in seen) && !(id in cursor.seen) && !onThisPage.has(id)) fresh.push(alert);
+    onThisPage.add(id);
+    if (epoch >= watermark - overlapSec) seen[id] = epoch;
   }
-  return { fresh, cursor: { watermark, seen: prune(seen, watermark - overlapSec) } };
+  return { fresh, cursor: { watermark, seen } };
 }
 
 /** After a whole window [from, toSec] was read: everything up to toSec is covered. */

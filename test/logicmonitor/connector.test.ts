@@ -227,12 +227,14 @@ describe('logicmonitor connector: faults', () => {
     fake.upsert(...generateAlerts({ count: 3, startSec: nowSec() - 60 }));
     fake.inject({ kind: 'html', status: 503 });
     fake.inject({ kind: 'v1-status', status: 1101 });
-    fake.inject({ kind: 'hang' });
+    fake.inject({ kind: 'hang' }); // no response headers
+    fake.inject({ kind: 'hang-body' }); // headers, then the body stalls
     const ctx = recordingContext();
-    await make(ctx, { timeout: '300ms', max_retries: 3 }).poll();
+    await make(ctx, { timeout: '300ms', max_retries: 4 }).poll();
     expect(ctx.error).toBeUndefined();
     expect(ids(ctx.envelopes, 'raised')).toHaveLength(3);
-    expect(fake.listRequests().slice(0, 4).map((r) => r.status)).toEqual([503, 200, -1, 200]);
+    expect(fake.listRequests().slice(0, 5).map((r) => r.status)).toEqual([503, 200, -1, 200, 200]);
+    expect(fake.listRequests()).toHaveLength(6); // 4 retried + the good raised page + the cleared stream
     expect(ctx.logs.join('')).toContain('retrying');
   });
 
