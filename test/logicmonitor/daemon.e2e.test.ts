@@ -100,13 +100,13 @@ describe('logicmonitor through the daemon', () => {
     const cleared = alerts.filter((a) => a.cleared).length;
     const cfg = writeConfig(fake.baseUrl, keyFile);
 
-    fake.inject({ kind: 'delay', ms: 100 }, 1000); // slow pages so the kill lands mid-poll
+    fake.injectAt(4, { kind: 'hang' }); // page 4 never answers: the kill lands mid-poll, for sure
     daemon = startDaemon(cfg);
-    await waitFor(() => storedCount(cfg) >= 200, 'the first pages to be stored', 30_000, 150);
+    await waitFor(() => storedCount(cfg) >= 300, 'the first three pages to be stored', 30_000, 150);
+    await waitFor(() => fake!.listRequests().length >= 4, 'the hanging fourth page', 10_000);
     daemon.kill('SIGKILL');
     await new Promise((r) => daemon!.once('exit', r));
-    const atKill = storedCount(cfg);
-    expect(atKill).toBeLessThan(800 + cleared);
+    expect(storedCount(cfg)).toBe(300); // pages 1–3, each committed with its cursor
 
     daemon = startDaemon(cfg);
     await waitFor(() => storedCount(cfg) >= 800 + cleared, 'all alerts stored after restart', 60_000, 250);
