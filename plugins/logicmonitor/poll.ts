@@ -107,7 +107,10 @@ async function pollStream(kind: StreamKind, state: PollState, deps: PollDeps, re
       await emitter.emit(envelopes, working);
       result.alerts += items.length;
       result.events += envelopes.length;
-      if (items.length < size) break;
+      // A short page ends the window (the spec: never trust `total` alone) — unless a
+      // non-negative `total` says more rows exist, as when a portal caps `size` below ours.
+      const moreByTotal = typeof page.total === 'number' && page.total > offset + items.length;
+      if (items.length === 0 || (items.length < size && !moreByTotal)) break;
       offset += items.length;
       if (offset + size > config.offset_limit) {
         // Offset paging stops near 10,000 rows: restart the window at the last epoch read; the

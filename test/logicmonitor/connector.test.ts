@@ -99,6 +99,15 @@ describe('logicmonitor connector: polling', () => {
     expect(ctx.emits).toBe(6); // 5 pages + the end-of-window cursor
   });
 
+  it('keeps paging when the portal caps the page size below page_size and total says more exist', async () => {
+    await start({ maxSize: 200 });
+    fake.upsert(...generateAlerts({ count: 700, startSec: nowSec() - 7000, spacingSec: 5 }));
+    const ctx = recordingContext();
+    await make(ctx, { page_size: 500, include_cleared: false }).poll();
+    expect(new Set(ids(ctx.envelopes, 'raised')).size).toBe(700);
+    expect(fake.listRequests().map((r) => r.query.get('offset'))).toEqual(['0', '200', '400', '600']);
+  });
+
   it('narrows the time window when offset paging reaches the API row limit, without losing or repeating alerts', async () => {
     await start({ offsetLimit: 1000 });
     // 3 alerts per second so page boundaries fall inside a second.
