@@ -97,6 +97,10 @@ describe('logicmonitor connector: polling', () => {
     expect(ctx.envelopes).toHaveLength(2300);
     expect(fake.listRequests().map((r) => r.query.get('offset'))).toEqual(['0', '500', '1000', '1500', '2000']);
     expect(ctx.emits).toBe(6); // 5 pages + the end-of-window cursor
+    // Only ids inside the overlap window are remembered: the checkpoint stays small.
+    const cp = ctx.lastCheckpoint as { raised: { watermark: number; seen: Record<string, number> } };
+    expect(cp.raised.watermark).toBeGreaterThanOrEqual(nowSec() - 5);
+    expect(Object.keys(cp.raised.seen)).toEqual([]);
   });
 
   it('keeps paging when the portal caps the page size below page_size and total says more exist', async () => {
