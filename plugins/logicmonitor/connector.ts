@@ -83,6 +83,7 @@ export class LogicMonitorConnector implements Connector {
 
   private async runPoll(): Promise<void> {
     this.counts.polls++;
+    this.ctx.metrics.gauge('polls', this.counts.polls);
     let result: PollResult;
     try {
       result = await pollOnce(this.state, {
@@ -100,8 +101,9 @@ export class LogicMonitorConnector implements Connector {
       const err = e instanceof LogicMonitorError ? e : undefined;
       const degraded = err?.code === 'auth' || err?.code === 'forbidden';
       const message = `LogicMonitor poll failed: ${e instanceof Error ? e.message : String(e)}`;
+      // The host logs what reportError is given; only a rejected filter needs more context.
       if (err?.code === 'bad_request') this.ctx.logger.error({ filter: this.config.filter }, message);
-      else this.ctx.logger[degraded ? 'error' : 'warn'](message);
+      else this.ctx.logger.debug({ code: err?.code, status: err?.status }, message);
       this.ctx.reportError(message, { degraded });
       this.errorReported = true;
       return;
@@ -111,7 +113,6 @@ export class LogicMonitorConnector implements Connector {
       this.errorReported = false;
     }
     const m = this.ctx.metrics;
-    m.gauge('polls', this.counts.polls);
     m.gauge('last_poll_alerts', result.alerts);
     m.gauge('last_poll_requests', result.requests);
     m.gauge('cursor_lag_seconds', Math.max(0, Math.floor(this.now() / 1000) - this.state.committed.raised.watermark));
