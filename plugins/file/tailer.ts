@@ -235,8 +235,8 @@ export class FileTailer {
     for (const f of this.files.values()) {
       if (f.splitter.hasPartial) until = Math.min(until, f.lastDataAt + this.opts.partial_line_timeout_ms);
       if (f.joiner?.pending) until = Math.min(until, f.lastDataAt + this.opts.multiline!.flush_ms);
-      if (!f.live) until = Math.min(until, f.lastStatAt + ORPHAN_STAT_MS, f.lastDataAt + this.opts.rotate_wait_ms);
-      else if (f.fd !== undefined && now - f.lastDataAt < HOT_MS) until = Math.min(until, f.lastStatAt + HOT_STAT_MS);
+      if (!f.live) until = Math.min(until, f.lastDataAt + this.opts.rotate_wait_ms);
+      if (f.fd !== undefined && (!f.live || now - f.lastDataAt < HOT_MS)) until = Math.min(until, f.lastStatAt + (f.live ? HOT_STAT_MS : ORPHAN_STAT_MS));
     }
     if (this.rescanRequested) until = Math.min(until, this.lastScanAt + MIN_RESCAN_MS);
     const ms = Math.max(1, until - now);

@@ -32,7 +32,13 @@ describe('file connector in the daemon', { timeout: 60_000 }, () => {
     d.start();
     const want: string[] = [];
     const write = (file: string, p: string, a: number, b: number) => { appendFileSync(file, numbered(p, a, b)); want.push(...range(p, a, b)); };
-    const settle = (n: number) => d.waitFor(async () => (await d.storedCount()) >= n, `${n} events`);
+    const settle = async (n: number) => {
+      try {
+        await d.waitFor(async () => (await d.storedCount()) >= n, `${n} events`);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\nstored so far: ${JSON.stringify(exactlyOnce(await d.messages(), want))}`);
+      }
+    };
     await d.waitFor(async () => (await d.stats()).connectors[0]?.state === 'running', 'connector running');
     write(f, 'a', 0, 100);
     await settle(100);
