@@ -6,18 +6,16 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Daemon, DaemonService } from '../daemon/daemon.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { storeSizes } from '../daemon/retention.js';
+import { outboxCounts } from '../store/outbox.js';
 import { ingestRegistry } from './ingest.js';
 import { DaemonMetrics, type DeliveryMetricRow, type MetricsSource } from './metrics.js';
 import { ApiServer, type HealthReport } from './server.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** Deliveries per receiver from the outbox (status pending | sent | dead; attempts beyond the first are retries). */
+/** Deliveries per receiver, from the outbox (so the counters survive restarts). */
 export function deliveryCounts(store: SqliteStore): DeliveryMetricRow[] {
-  return store.stmt(`SELECT receiver,
-      sum(status = 'sent') AS sent, sum(status = 'dead') AS dead, sum(status = 'pending') AS pending,
-      sum(max(attempts - 1, 0)) AS retried
-    FROM outbox GROUP BY receiver ORDER BY receiver`).all() as DeliveryMetricRow[];
+  return outboxCounts(store).map((r) => ({ receiver: r.receiver, sent: r.sent, retried: r.retried, dead: r.dead, pending: r.pending }));
 }
 
 export function daemonHealth(daemon: Daemon): HealthReport {
