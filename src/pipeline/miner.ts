@@ -63,8 +63,6 @@ interface Entry {
 }
 
 const SLOT = '\u0001';
-/** Routing skips tokens without a letter or digit (`-`, `|`, and the wildcard `<*>`). */
-const RE_WORD = /[\p{L}\p{N}]/u;
 const KEYED = '\u0002';
 /** A keyed value: `key=value`, `key:value`, `(key=value)`; the key is constant text. */
 const RE_KEY_PREFIX = /^[(\[{"']?[A-Za-z_][\w.-]*[=:](?=.)/;
@@ -88,7 +86,7 @@ function shapeOf(tokens: string[]): string[] {
 }
 
 export class TemplateMiner {
-  private readonly leaves = new Map<string, Entry[]>();
+  private readonly routes = new Map<string, RouteNode>();
   private readonly opts: MinerOptions;
   private readonly byKey = new Map<string, Entry>();
 
@@ -186,16 +184,39 @@ export class TemplateMiner {
    * them, so they are never generalized and a template read back from the store routes alike.
    */
   private leafOf(service: string, shape: string[]): Entry[] {
-    let routeKey = `${service}\u0000${shape.length}`;
+    // Nested maps rather than one joined key: no string building or long-key hashing per line.
+    let node = this.routes.get(service);
+    if (!node) this.routes.set(service, (node = new RouteNode()));
+    node = node.child(shape.length);
     for (let i = 0, taken = 0; i < shape.length && taken < this.opts.depth; i++) {
-      if (shape[i] === SLOT || !RE_WORD.test(shape[i]!)) continue;
-      routeKey += `\u0000${i}\u0000${shape[i]}`;
+      const s = shape[i]!;
+      if (s === SLOT || !hasWordChar(s)) continue;
+      node = node.child(i).child(s);
       taken++;
     }
-    let leaf = this.leaves.get(routeKey);
-    if (!leaf) this.leaves.set(routeKey, (leaf = []));
-    return leaf;
+    return node.leaf;
   }
+}
+
+/** A routing level: children by service, token count, position or token; clusters at the end. */
+class RouteNode {
+  private readonly children = new Map<string | number, RouteNode>();
+  readonly leaf: Entry[] = [];
+
+  child(key: string | number): RouteNode {
+    let c = this.children.get(key);
+    if (!c) this.children.set(key, (c = new RouteNode()));
+    return c;
+  }
+}
+
+/** Routing skips tokens without a letter or digit (`-`, `|`, and the wildcard `<*>`). */
+function hasWordChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127) return true;
+  }
+  return false;
 }
 
 /**
