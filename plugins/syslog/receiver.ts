@@ -55,6 +55,7 @@ function pem(value: string | undefined): string | undefined {
 export class SyslogReceiver implements Connector {
   private readonly servers: net.Server[] = [];
   private readonly sockets = new Set<net.Socket>();
+  private readonly rawSockets = new Set<net.Socket>();
   private readonly workers: Worker[] = [];
   private readonly allowed: ((address: string) => boolean) | undefined;
   private readonly parseBase: Omit<ParseOptions, 'now'>;
@@ -85,6 +86,7 @@ export class SyslogReceiver implements Connector {
     this.stopping = true;
     const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     for (const s of this.sockets) s.destroy();
+    for (const s of this.rawSockets) s.destroy();
     await Promise.all(closed);
     await Promise.all(this.workers.map((w) => this.stopWorker(w)));
     this.servers.length = 0;
@@ -138,6 +140,17 @@ export class SyslogReceiver implements Connector {
       }, onSocket)
       : net.createServer(onSocket);
     server.maxConnections = this.config.max_connections;
+    // Refuse unknown sources before any TLS handshake, and track raw sockets (also those still
+    // in a handshake) so that stop() can close them all.
+    server.prependListener('connection', (raw: net.Socket) => {
+      if (this.stopping || (this.allowed && !this.allowed(plainAddress(raw.remoteAddress)))) {
+        this.ctx.logger.info({ remote: plainAddress(raw.remoteAddress), protocol: l.protocol }, 'syslog: connection refused (not in allowed_sources)');
+        raw.destroy();
+        return;
+      }
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
+    });
     server.on('drop', (d) => this.ctx.logger.warn({ remote: d?.remoteAddress, max: this.config.max_connections }, 'syslog: connection refused, max_connections reached'));
     if (server instanceof tls.Server) {
       server.on('tlsClientError', (err, socket) => this.ctx.logger.info({ err: err.message, remote: socket.remoteAddress }, 'syslog: TLS handshake failed'));
@@ -158,11 +171,7 @@ export class SyslogReceiver implements Connector {
 
   private onConnection(socket: net.Socket, protocol: 'tcp' | 'tls'): void {
     const sender = plainAddress(socket.remoteAddress);
-    if (this.stopping || (this.allowed && !this.allowed(sender))) {
-      this.ctx.logger.info({ remote: sender, protocol }, 'syslog: connection from a source not in allowed_sources refused');
-      socket.destroy();
-      return;
-    }
+    if (socket.destroyed) return; // refused at connect
     this.sockets.add(socket);
     this.ctx.metrics.gauge('connections', this.sockets.size);
     const receipt = { sender, senderPort: socket.remotePort ?? 0, protocol };

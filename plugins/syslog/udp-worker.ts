@@ -104,6 +104,7 @@ socket.on('error', (err) => port.postMessage({ type: 'error', message: err.messa
  * address and port; undefined where /proc is not available.
  */
 function kernelDrops(): number | undefined {
+  if (!bound) return undefined;
   const { address, port: localPort } = socket.address();
   const v6 = isIPv6(address);
   let table: string;
@@ -150,9 +151,9 @@ let dropTimer: NodeJS.Timeout | undefined;
 
 /** Datagrams waiting in the kernel's receive queue (bytes), from the same /proc row. */
 function kernelQueued(): number {
-  const { port: localPort } = socket.address();
-  const portHex = localPort.toString(16).toUpperCase().padStart(4, '0');
   try {
+    const { port: localPort } = socket.address();
+    const portHex = localPort.toString(16).toUpperCase().padStart(4, '0');
     const table = readFileSync(isIPv6(socket.address().address) ? '/proc/net/udp6' : '/proc/net/udp', 'utf8');
     for (const line of table.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
@@ -166,8 +167,12 @@ function kernelQueued(): number {
 
 /** Closing discards what the kernel still queues, uncounted: read it first (bounded wait). */
 async function drainThenClose(): Promise<void> {
-  for (let i = 0; i < 50 && kernelQueued() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; bound && i < 50 && kernelQueued() > 0; i++) await new Promise((r) => setTimeout(r, 10));
   reportDrops();
+  if (!bound) {
+    port.postMessage({ type: 'stopped' } satisfies FromWorker);
+    return;
+  }
   socket.close(() => {
     flush();
     if (backlogDrops > 0 || deniedDrops > 0) {
@@ -186,7 +191,9 @@ port.on('message', (m: ToWorker) => {
   }
 });
 
+let bound = false;
 socket.bind(config.port, config.address, () => {
+  bound = true;
   // A socket reused from an earlier run of ours may carry old drops: count from here.
   kernelBaseline = kernelDrops() ?? 0;
   dropTimer = setInterval(reportDrops, DROP_REPORT_MS);

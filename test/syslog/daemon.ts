@@ -83,7 +83,7 @@ export class Daemon {
     if (!existsSync(CLI)) throw new Error(`${CLI} missing: build first (npx tsc -p tsconfig.json)`);
     this.dir = mkdtempSync(join(tmpdir(), 'brainstem-syslog-'));
     this.config = join(this.dir, 'cfg.yaml');
-    writeFileSync(this.config, `tenant_id: test\nstorage: { path: ${join(this.dir, 'b.db')} }\nconnectors:\n${connectorsYaml}\n`);
+    writeFileSync(this.config, `tenant_id: test\nstorage: { path: ${join(this.dir, 'b.db')} }\n# no HTTP API: test daemons run side by side and would compete for its port\napi: { enabled: false }\nconnectors:\n${connectorsYaml}\n`);
   }
 
   /** Start and wait until every listener of every connector is bound ("syslog listening" logs). */
