@@ -38,7 +38,10 @@ export interface ClusterRecord {
   key: string;
   service: string | null;
   template: string;
-  /** Lines the cluster matched so far (signatures.occurrence_count); unknown counts as settled. */
+  /**
+   * Lines the cluster matched so far (signatures.occurrence_count). Unknown counts as 0: the
+   * restored cluster may generalize again, as a young one would, rather than split off new ones.
+   */
   count?: number;
 }
 
@@ -102,7 +105,7 @@ export class TemplateMiner {
   load(records: Iterable<ClusterRecord>): void {
     for (const r of records) {
       const cluster: Cluster = { key: r.key, service: r.service ?? '', tokens: r.template.split(' ') };
-      const entry: Entry = { cluster, shape: shapeOf(cluster.tokens), count: r.count ?? this.opts.settled };
+      const entry: Entry = { cluster, shape: shapeOf(cluster.tokens), count: r.count ?? 0 };
       const old = this.byKey.get(r.key);
       if (old) {
         const leaf = this.leafOf(old.cluster.service, old.shape);
