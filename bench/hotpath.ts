@@ -10,6 +10,8 @@ import { TemplateMiner } from '../src/pipeline/miner.js';
 import { parseSyslogLine } from '../src/pipeline/syslog-line.js';
 import { maskTokens } from '../src/pipeline/mask.js';
 import { writeSyslogCorpus } from './corpus.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { WriteBatch } from '../src/store/types.js';
 
 export async function runHotpathBench(lines = 200_000): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brainstem-hot-'));
@@ -29,11 +31,25 @@ export async function runHotpathBench(lines = 200_000): Promise<void> {
     const fp = new Fingerprinter(new TemplateMiner());
     const ctx = { connector: 'bench', tenantId: 't', sourceType: 'file', now };
     const full = cpu(() => { for (const l of all) fp.assign(canonicalize({ messageRaw: l, messageFormat: 'syslog' }, ctx)); });
+    // the writer thread's share: commit those events in batches of 1,000 into a fresh store
+    const fp2 = new Fingerprinter(new TemplateMiner());
+    const store = new SqliteStore(join(dir, 'w.db'));
+    store.aggregateIntervalMs = 1000; // as on the writer thread
+    const batches: WriteBatch[] = [];
+    for (let i = 0; i < all.length; i += 1000) {
+      const events = all.slice(i, i + 1000).map((l) => fp2.assign(canonicalize({ messageRaw: l, messageFormat: 'syslog' }, ctx)));
+      batches.push({ events, signatures: fp2.takeChanges(), checkpoints: [{ connector: 'bench', checkpoint: i }], counts: [{ connector: 'bench', type: 'file', received: events.length, stored: events.length, parseErrors: 0 }] });
+    }
+    const write = cpu(() => { for (const b of batches) store.writeBatch(b); });
+    const clone = cpu(() => { for (const b of batches) structuredClone(b); });
+    store.close();
     const rate = (s: number) => `${Math.round(all.length / s).toLocaleString('en')} lines/cpu-s (${((s / all.length) * 1e6).toFixed(2)} µs/line)`;
     console.log(`hot path over ${all.length.toLocaleString('en')} lines:`);
     console.log(`  syslog header parse           ${rate(parse)}`);
     console.log(`  mask (whole line)             ${rate(mask)}`);
     console.log(`  canonicalize + fingerprint    ${rate(full)}`);
+    console.log(`  structured clone to writer    ${rate(clone)}`);
+    console.log(`  SQLite commit (writer thread) ${rate(write)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

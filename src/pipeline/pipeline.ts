@@ -28,7 +28,7 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-export const DEFAULT_PIPELINE_OPTIONS = { batchSize: 1000, flushMs: 200, queueCapacity: 20_000 };
+export const DEFAULT_PIPELINE_OPTIONS = { batchSize: 4000, flushMs: 200, queueCapacity: 20_000 };
 
 /** Who is emitting: the connector's name and its plugin type. */
 export interface EmitSource {

@@ -1,38 +1,105 @@
-// Signal aggregates maintained on write, inside the batch's transaction: per-minute signature
-// activity per host, and failure/recovery state changes per subject. Aggregated per batch in a
-// Map, then one upsert per distinct key, so the per-line cost is a Map update (and a regex).
+// The hot aggregates (design.md §6): per-signature counts, hourly buckets and hosts, plus the
+// signal aggregates (per-minute activity per host, failure/recovery transitions). The writer
+// folds each batch into an Aggregates object in memory and applies it in one go: one upsert per
+// distinct key per flush, so the cost follows the number of distinct keys, not the event rate.
 import type { CanonicalEvent } from '../pipeline/event.js';
+import { severityRank } from '../pipeline/classify.js';
 import { detectStateChange } from '../signals/state.js';
 import type { SqliteStore } from './sqlite.js';
 
+export const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 const SEP = '\u0000';
 
-export function updateSignalAggregates(store: SqliteStore, events: CanonicalEvent[]): void {
-  const minutes = new Map<string, number>();
-  const transitions = new Map<string, number>();
-  for (const e of events) {
-    const minute = Math.floor(e.ts / MINUTE_MS);
-    const host = e.host ?? '';
-    const mk = `${minute}${SEP}${host}${SEP}${e.signatureKey}`;
-    minutes.set(mk, (minutes.get(mk) ?? 0) + 1);
-    const change = detectStateChange(e.message, e.metadata, e.correlationKeys);
-    if (change) {
-      const tk = `${minute}${SEP}${host}${SEP}${change.subject}${SEP}${e.signatureKey}${SEP}${change.polarity}`;
-      transitions.set(tk, (transitions.get(tk) ?? 0) + 1);
+interface Span { n: number; min: number; max: number }
+
+/** Everything folded in for one signature. Nested maps keyed by the parts (no per-event string keys). */
+interface SigAgg extends Span {
+  sev: number;
+  buckets: Map<number, number>;
+  hosts: Map<string, Span>;
+  /** minute → host → count */
+  minutes: Map<number, Map<string, number>>;
+}
+
+export class Aggregates {
+  private sigs = new Map<string, SigAgg>();
+  private transitions = new Map<string, number>();
+  /** Events folded in since the last apply. */
+  events = 0;
+  /** Highest event id folded in. */
+  throughId = 0;
+
+  add(events: readonly CanonicalEvent[], lastId: number): void {
+    for (const e of events) {
+      const key = e.signatureKey;
+      const ts = e.ts;
+      const sev = severityRank(e.severity);
+      let s = this.sigs.get(key);
+      if (!s) {
+        s = { n: 0, min: ts, max: ts, sev, buckets: new Map(), hosts: new Map(), minutes: new Map() };
+        this.sigs.set(key, s);
+      }
+      s.n++;
+      if (ts < s.min) s.min = ts;
+      if (ts > s.max) s.max = ts;
+      if (sev < s.sev) s.sev = sev;
+      const bucket = Math.floor(ts / HOUR_MS);
+      s.buckets.set(bucket, (s.buckets.get(bucket) ?? 0) + 1);
+      const host = e.host ?? '';
+      if (host) {
+        const h = s.hosts.get(host);
+        if (h) {
+          h.n++;
+          if (ts < h.min) h.min = ts;
+          if (ts > h.max) h.max = ts;
+        } else s.hosts.set(host, { n: 1, min: ts, max: ts });
+      }
+      const minute = Math.floor(ts / MINUTE_MS);
+      let perHost = s.minutes.get(minute);
+      if (!perHost) s.minutes.set(minute, (perHost = new Map()));
+      perHost.set(host, (perHost.get(host) ?? 0) + 1);
+      const change = detectStateChange(e.message, e.metadata, e.correlationKeys);
+      if (change) {
+        const tk = `${minute}${SEP}${host}${SEP}${change.subject}${SEP}${key}${SEP}${change.polarity}`;
+        this.transitions.set(tk, (this.transitions.get(tk) ?? 0) + 1);
+      }
     }
+    this.events += events.length;
+    if (lastId > this.throughId) this.throughId = lastId;
   }
-  const minuteUp = store.stmt(`INSERT INTO signature_minutes (minute, host, signature_key, count) VALUES (?, ?, ?, ?)
-    ON CONFLICT(minute, host, signature_key) DO UPDATE SET count = count + excluded.count`);
-  for (const [k, n] of minutes) {
-    const [minute, host, key] = k.split(SEP) as [string, string, string];
-    minuteUp.run(Number(minute), host, key, n);
+
+  /** Write everything folded in (inside the caller's transaction); `clear()` once it committed. */
+  write(store: SqliteStore): void {
+    const sigAgg = store.stmt(`UPDATE signatures SET occurrence_count = occurrence_count + ?,
+      first_seen = min(coalesce(first_seen, ?), ?), last_seen = max(coalesce(last_seen, ?), ?),
+      min_severity = min(coalesce(min_severity, ?), ?) WHERE signature_key = ?`);
+    const bucketUp = store.stmt(`INSERT INTO signature_buckets (signature_key, bucket, count) VALUES (?, ?, ?)
+      ON CONFLICT(signature_key, bucket) DO UPDATE SET count = count + excluded.count`);
+    const hostUp = store.stmt(`INSERT INTO signature_hosts (signature_key, host, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(signature_key, host) DO UPDATE SET count = count + excluded.count,
+      first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`);
+    const minuteUp = store.stmt(`INSERT INTO signature_minutes (minute, host, signature_key, count) VALUES (?, ?, ?, ?)
+      ON CONFLICT(minute, host, signature_key) DO UPDATE SET count = count + excluded.count`);
+    for (const [k, s] of this.sigs) {
+      sigAgg.run(s.n, s.min, s.min, s.max, s.max, s.sev, s.sev, k);
+      for (const [bucket, n] of s.buckets) bucketUp.run(k, bucket, n);
+      for (const [host, h] of s.hosts) hostUp.run(k, host, h.n, h.min, h.max);
+      for (const [minute, perHost] of s.minutes) for (const [host, n] of perHost) minuteUp.run(minute, host, k, n);
+    }
+    const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
+    for (const [k, n] of this.transitions) {
+      const [minute, host, subject, key, polarity] = k.split(SEP) as [string, string, string, string, string];
+      transUp.run(Number(minute), host, subject, key, Number(polarity), n);
+    }
+    store.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregated_through', ?)
+      ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)`).run(this.throughId);
   }
-  if (transitions.size === 0) return;
-  const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
-    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
-  for (const [k, n] of transitions) {
-    const [minute, host, subject, key, polarity] = k.split(SEP) as [string, string, string, string, string];
-    transUp.run(Number(minute), host, subject, key, Number(polarity), n);
+
+  clear(): void {
+    this.sigs.clear();
+    this.transitions.clear();
+    this.events = 0;
   }
 }

@@ -22,7 +22,8 @@ export const MIGRATIONS: Migration[] = [
         source_type TEXT NOT NULL,
         host TEXT, service TEXT, severity TEXT, facility TEXT, asset_id TEXT, source_path TEXT,
         message_raw TEXT NOT NULL,
-        message TEXT NOT NULL,               -- body without the syslog header
+        message_offset INTEGER NOT NULL,     -- the body is message_raw from here (header removed) …
+        message TEXT,                        -- … unless it is not a suffix of message_raw: then it is here
         message_normalized TEXT NOT NULL,
         signature_id INTEGER NOT NULL,       -- signatures.id (an integer keeps this index cheap)
         parse_error TEXT,
@@ -61,7 +62,6 @@ export const MIGRATIONS: Migration[] = [
         last_seen INTEGER NOT NULL,
         PRIMARY KEY (signature_key, host)
       ) WITHOUT ROWID;
-      CREATE INDEX signature_hosts_last_seen ON signature_hosts(last_seen);
 
       CREATE TABLE checkpoints (
         connector TEXT PRIMARY KEY,
@@ -176,5 +176,12 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE digest_history ADD COLUMN title TEXT;
     `,
   },
+  {
+    version: 4,
+    description: 'store_meta: how far the hot aggregates have been applied (crash recovery)',
+    sql: `
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+      INSERT INTO store_meta (key, value) VALUES ('aggregated_through', 0);
+    `,
+  },
 ];
-

@@ -30,6 +30,7 @@ export interface NewOutboxRow {
   payload: string;
 }
 
+/** What a digest recorded about a signature it reported (for no repetition and "gone quiet"). */
 export interface HistoryRow {
   signatureKey: string;
   attentionBand: string;
@@ -78,7 +79,18 @@ export function loadHistory(store: SqliteStore, digest: string): HistoryRow[] {
   }));
 }
 
-/** All pending rows, oldest first (each receiver's queue is served in this order). */
+/**
+ * The oldest pending row of each receiver (a receiver's queue is served in order, one at a time).
+ * One row per receiver, so a backlog after an outage costs the same to scan as one digest.
+ */
+export function pendingHeads(store: SqliteStore): OutboxRow[] {
+  return (store.stmt(`SELECT * FROM outbox WHERE rowid IN (
+      SELECT (SELECT o2.rowid FROM outbox o2 WHERE o2.receiver = r.receiver AND o2.status = 'pending' ORDER BY o2.created_at, o2.rowid LIMIT 1)
+      FROM (SELECT DISTINCT receiver FROM outbox WHERE status = 'pending') r)
+    ORDER BY created_at, rowid`).all() as any[]).map(toRow);
+}
+
+/** All pending rows, oldest first. */
 export function pendingRows(store: SqliteStore): OutboxRow[] {
   return (store.stmt("SELECT * FROM outbox WHERE status = 'pending' ORDER BY created_at, rowid").all() as any[]).map(toRow);
 }

@@ -6,9 +6,8 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoredEvent } from '../pipeline/event.js';
 import type { ClusterRecord } from '../pipeline/miner.js';
-import { severityRank } from '../pipeline/classify.js';
 import { MIGRATIONS } from './migrations.js';
-import { updateSignalAggregates } from './aggregates.js';
+import { Aggregates } from './aggregates.js';
 import type {
   CandidateRecord, ConnectorStatsRow, ConnectorStatusUpdate, EventQuery, SignatureRow,
   SignatureWindowRow, StoreTotals, WriteBatch,
@@ -40,8 +39,21 @@ export class SqliteStore {
   private readonly stmts = new Map<string, Stmt>();
   /** signature_key → signatures.id, filled as the writer meets keys. */
   private readonly sigIds = new Map<string, number>();
+  /** Aggregates of committed events not yet applied (see `aggregateIntervalMs`). */
+  private readonly pending = new Aggregates();
+  private lastApply = 0;
+  /**
+   * How often the writer applies the hot aggregates. 0 (default): in every batch's transaction.
+   * The writer thread uses ~1 s: upserts then follow the number of distinct keys rather than the
+   * event rate, and events committed but not yet aggregated when the process dies are folded in
+   * again at the next open (`recoverAggregates`), so the aggregates stay exact.
+   */
+  aggregateIntervalMs = 0;
+
+  private readonly readonly: boolean;
 
   constructor(readonly path: string, opts: OpenOptions = {}) {
+    this.readonly = opts.readonly ?? false;
     if (!opts.readonly) ensureFile(path);
     else if (path !== ':memory:' && !existsSync(path)) {
       throw Object.assign(new Error(`no store at ${path} (run the daemon or 'brainstem ingest' first)`), { code: 'STORE_MISSING' });
@@ -59,6 +71,7 @@ export class SqliteStore {
       this.db.pragma('wal_autocheckpoint = 4000');
       this.db.pragma('foreign_keys = ON');
       this.migrate();
+      this.recoverAggregates();
     }
   }
 
@@ -85,7 +98,32 @@ export class SqliteStore {
   }
 
   close(): void {
+    if (this.db.open && !this.readonly) this.flushAggregates();
     if (this.db.open) this.db.close();
+  }
+
+  /** Apply pending aggregates now, in their own transaction. */
+  flushAggregates(): void {
+    this.lastApply = Date.now();
+    if (this.pending.events === 0) return;
+    this.db.transaction(() => this.pending.write(this))();
+    this.pending.clear();
+  }
+
+  /** Fold in events committed after the last aggregate apply (after a crash); returns how many. */
+  recoverAggregates(): number {
+    const through = Number((this.stmt(`SELECT value FROM store_meta WHERE key = 'aggregated_through'`).pluck().get() as string | undefined) ?? 0);
+    let cursor = through;
+    let n = 0;
+    for (;;) {
+      const events = this.listEvents({ ascending: true, beforeId: cursor, limit: 5000 });
+      if (events.length === 0) break;
+      cursor = events[events.length - 1]!.id;
+      this.pending.add(events, cursor);
+      n += events.length;
+    }
+    this.flushAggregates();
+    return n;
   }
 
   // ---------------------------------------------------------------- writes
@@ -109,58 +147,18 @@ export class SqliteStore {
       };
 
       const ins = this.stmt(`INSERT INTO events (ts, received_at, tenant_id, connector, source_type, host, service,
-        severity, facility, asset_id, source_path, message_raw, message, message_normalized, signature_id, parse_error, fields)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-      const perSig = new Map<string, { n: number; min: number; max: number; sev: number }>();
-      const perBucket = new Map<string, number>();
-      const perHost = new Map<string, { n: number; min: number; max: number }>();
+        severity, facility, asset_id, source_path, message_raw, message_offset, message, message_normalized, signature_id, parse_error, fields)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const e of batch.events) {
         const hasFields = e.structuredFields || e.correlationKeys || e.metadata || Object.keys(e.ingestMetadata).length;
         const fields = hasFields
           ? json({ structured_fields: e.structuredFields, correlation_keys: e.correlationKeys, metadata: e.metadata, ingest_metadata: e.ingestMetadata })
           : null;
         const r = ins.run(e.ts, e.receivedAt, e.tenantId, e.connector, e.sourceType, e.host ?? null, e.service ?? null,
-          e.severity ?? null, e.facility ?? null, e.assetId ?? null, e.sourcePath ?? null, e.messageRaw, e.message,
-          e.messageNormalized, idOf(e.signatureKey), e.parseError ?? null, fields);
+          e.severity ?? null, e.facility ?? null, e.assetId ?? null, e.sourcePath ?? null, e.messageRaw,
+          ...bodyColumns(e.messageRaw, e.message), e.messageNormalized, idOf(e.signatureKey), e.parseError ?? null, fields);
         ids.push(Number(r.lastInsertRowid));
-        const sev = severityRank(e.severity);
-        const s = perSig.get(e.signatureKey);
-        if (s) {
-          s.n++;
-          if (e.ts < s.min) s.min = e.ts;
-          if (e.ts > s.max) s.max = e.ts;
-          if (sev < s.sev) s.sev = sev;
-        } else perSig.set(e.signatureKey, { n: 1, min: e.ts, max: e.ts, sev });
-        const bk = `${e.signatureKey}\u0000${Math.floor(e.ts / HOUR_MS)}`;
-        perBucket.set(bk, (perBucket.get(bk) ?? 0) + 1);
-        if (e.host) {
-          const hk = `${e.signatureKey}\u0000${e.host}`;
-          const h = perHost.get(hk);
-          if (h) {
-            h.n++;
-            if (e.ts < h.min) h.min = e.ts;
-            if (e.ts > h.max) h.max = e.ts;
-          } else perHost.set(hk, { n: 1, min: e.ts, max: e.ts });
-        }
       }
-      const sigAgg = this.stmt(`UPDATE signatures SET occurrence_count = occurrence_count + ?,
-        first_seen = min(coalesce(first_seen, ?), ?), last_seen = max(coalesce(last_seen, ?), ?),
-        min_severity = min(coalesce(min_severity, ?), ?) WHERE signature_key = ?`);
-      for (const [k, s] of perSig) sigAgg.run(s.n, s.min, s.min, s.max, s.max, s.sev, s.sev, k);
-      const bucketUp = this.stmt(`INSERT INTO signature_buckets (signature_key, bucket, count) VALUES (?, ?, ?)
-        ON CONFLICT(signature_key, bucket) DO UPDATE SET count = count + excluded.count`);
-      for (const [k, n] of perBucket) {
-        const i = k.indexOf('\u0000');
-        bucketUp.run(k.slice(0, i), Number(k.slice(i + 1)), n);
-      }
-      const hostUp = this.stmt(`INSERT INTO signature_hosts (signature_key, host, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(signature_key, host) DO UPDATE SET count = count + excluded.count,
-        first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`);
-      for (const [k, h] of perHost) {
-        const i = k.indexOf('\u0000');
-        hostUp.run(k.slice(0, i), k.slice(i + 1), h.n, h.min, h.max);
-      }
-      updateSignalAggregates(this, batch.events);
       const statUp = this.stmt(`INSERT INTO connector_stats (connector, type, received, stored, parse_errors, updated_at)
         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET type = excluded.type,
         received = received + excluded.received, stored = stored + excluded.stored,
@@ -171,6 +169,10 @@ export class SqliteStore {
         ON CONFLICT(connector) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`);
       for (const c of batch.checkpoints) cp.run(c.connector, JSON.stringify(c.checkpoint ?? null), now);
     })();
+    // Aggregates are folded in only after the batch committed, and applied in their own
+    // transaction: a failed apply keeps them pending, a crash is repaired by recoverAggregates.
+    if (ids.length > 0) this.pending.add(batch.events, ids[ids.length - 1]!);
+    if (Date.now() - this.lastApply >= this.aggregateIntervalMs) this.flushAggregates();
     return ids;
   }
 
@@ -321,13 +323,19 @@ export class SqliteStore {
   }
 }
 
+/** Store the body as an offset into the raw text when it is its suffix (it is, after a header parse). */
+function bodyColumns(raw: string, body: string): [number, string | null] {
+  const offset = raw.length - body.length;
+  return offset >= 0 && raw.endsWith(body) ? [offset, null] : [0, body];
+}
+
 function rowToEvent(r: any): StoredEvent {
   const f = r.fields ? JSON.parse(r.fields) : {};
   return {
     id: r.id, ts: r.ts, timestamp: new Date(r.ts).toISOString(), receivedAt: r.received_at, tenantId: r.tenant_id,
     connector: r.connector, sourceType: r.source_type, host: r.host ?? undefined, service: r.service ?? undefined,
     severity: r.severity ?? undefined, facility: r.facility ?? undefined, assetId: r.asset_id ?? undefined,
-    sourcePath: r.source_path ?? undefined, messageRaw: r.message_raw, message: r.message,
+    sourcePath: r.source_path ?? undefined, messageRaw: r.message_raw, message: r.message ?? r.message_raw.slice(r.message_offset),
     messageNormalized: r.message_normalized, signatureKey: r.signature_key, parseError: r.parse_error ?? undefined,
     structuredFields: f.structured_fields, correlationKeys: f.correlation_keys, metadata: f.metadata,
     ingestMetadata: f.ingest_metadata ?? {},

@@ -17,11 +17,24 @@ export interface WriterReply {
 }
 
 const store = new SqliteStore((workerData as { path: string }).path);
+// Apply the hot aggregates about once a second (see SqliteStore.aggregateIntervalMs), and also
+// when batches stop arriving.
+store.aggregateIntervalMs = 1000;
+const idleFlush = setInterval(() => {
+  try {
+    store.flushAggregates();
+  } catch {
+    // retried on the next tick or batch; a crash is repaired at the next open
+  }
+}, 1000);
 parentPort!.on('message', (req: WriterRequest) => {
   let reply: WriterReply;
   try {
     if (req.op === 'write') store.writeBatch(req.batch!);
-    else store.close();
+    else {
+      clearInterval(idleFlush);
+      store.close();
+    }
     reply = { id: req.id, ok: true };
   } catch (err) {
     const e = err as Error & { code?: string };

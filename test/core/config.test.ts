@@ -24,7 +24,7 @@ describe('config loading', () => {
     expect(config.storage.path).toBe('.brainstem/brainstem.db');
     expect(config.storage.retention_days).toBe(14);
     expect(config.api.listen).toBe('127.0.0.1:8787');
-    expect(config.pipeline.batch_size).toBe(1000);
+    expect(config.pipeline.batch_size).toBe(4000);
     expect(config.scoring.lookback).toBe(86_400_000);
   });
 

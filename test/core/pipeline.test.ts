@@ -124,4 +124,23 @@ describe('pipeline and store', () => {
     expect(store.pruneEvents(cutoff, 20)).toBe(0);
     expect(store.listSignatures()[0]!.occurrenceCount).toBe(50);
   });
+
+  it('keeps aggregates exact when the process dies between commit and aggregate apply', async () => {
+    const path = tmp();
+    const s1 = new SqliteStore(path);
+    s1.aggregateIntervalMs = 3_600_000; // apply lazily, as the writer thread does
+    const p1 = new Pipeline({ write: async (b) => { s1.writeBatch(b); } }, new Fingerprinter(new TemplateMiner()), silentLogger(), { tenantId: 't' });
+    await p1.submit(source, lines(1, 5));
+    await p1.submit(source, lines(6, 7), { last: 12 });
+    expect(s1.totals().events).toBe(12);
+    expect(s1.listSignatures()[0]!.occurrenceCount).toBe(0); // committed, not yet aggregated
+    s1.db.close(); // "kill -9": no flush
+    const s2 = new SqliteStore(path);
+    expect(s2.listSignatures()[0]!.occurrenceCount).toBe(12);
+    expect(s2.signatureWindow(0)[0]!.windowCount).toBe(12);
+    expect(s2.loadCheckpoint('c1')).toEqual({ last: 12 });
+    s2.close();
+    const s3 = new SqliteStore(path); // nothing folded in twice
+    expect(s3.listSignatures()[0]!.occurrenceCount).toBe(12);
+  });
 });
