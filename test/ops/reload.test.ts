@@ -62,6 +62,17 @@ api: { listen: 127.0.0.1:0 }
     expect(storedEvents(db).some((e) => e.fields.structured_fields?.label === 'v3')).toBe(false);
 
     await pusher.stop();
+
+    // a changed api block rebinds the server (here: a token is now required)
+    writeConfig(tmp.dir, config([counter('alpha', ', label: v2'), counter('steady'), counter('gamma')]).replace('api: { listen: 127.0.0.1:0 }', 'api: { listen: 127.0.0.1:0, token: s3cret }'));
+    const mark3 = d.logs.length;
+    d.proc.kill('SIGHUP');
+    const rebound = await d.waitForLog('HTTP API listening', mark3);
+    expect((await d.waitForLog('config reloaded', mark3)).unchanged).toEqual(['api', 'alpha', 'steady', 'gamma']);
+    const base = `http://127.0.0.1:${rebound.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(401);
+    expect((await fetch(`${base}/healthz`, { headers: { Authorization: 'Bearer s3cret' } })).status).toBe(200);
+
     expect(await d.stop()).toBe(0);
     d = undefined;
 

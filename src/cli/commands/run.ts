@@ -14,7 +14,12 @@ export const runCommand: Command = {
   async run({ configPath }) {
     const loaded = await loadConfigOrExit(configPath);
     const logger = createLogger({ level: loaded.config.log.level });
+    // a SIGHUP while starting is applied once started (its default action would kill the process)
+    let hupWhileStarting = false;
+    const early = () => { hupWhileStarting = true; };
+    process.on('SIGHUP', early);
     const daemon = await Daemon.start(loaded, logger);
+    process.off('SIGHUP', early);
     logger.info({ config: configPath }, 'brainstem running (SIGHUP reloads the config, SIGTERM stops)');
 
     const reload = async () => {
@@ -35,6 +40,7 @@ export const runCommand: Command = {
     let stopping = false;
     // keep a listener while stopping too: without one, SIGHUP's default action kills the process
     process.on('SIGHUP', () => { if (!stopping) void reload(); });
+    if (hupWhileStarting) void reload();
 
     await new Promise<void>((resolveStop) => {
       const stop = (signal: string) => {
