@@ -26,6 +26,8 @@ export interface CanonicalEvent {
   ingestMetadata: Record<string, unknown>;
   parseError?: string;
   signatureKey: string;
+  /** The store's JSON of the object fields, when already built (by the writer-thread codec). */
+  fieldsJson?: string | null;
 }
 
 /** A stored event as read back. */

@@ -8,6 +8,7 @@ import type { StoredEvent } from '../pipeline/event.js';
 import type { ClusterRecord } from '../pipeline/miner.js';
 import { MIGRATIONS } from './migrations.js';
 import { Aggregates } from './aggregates.js';
+import { fieldsJson } from './batch-codec.js';
 import type {
   CandidateRecord, ConnectorStatsRow, ConnectorStatusUpdate, EventQuery, SignatureRow,
   SignatureWindowRow, StoreTotals, WriteBatch,
@@ -150,13 +151,9 @@ export class SqliteStore {
         severity, facility, asset_id, source_path, message_raw, message_offset, message, message_normalized, signature_id, parse_error, fields)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const e of batch.events) {
-        const hasFields = e.structuredFields || e.correlationKeys || e.metadata || Object.keys(e.ingestMetadata).length;
-        const fields = hasFields
-          ? json({ structured_fields: e.structuredFields, correlation_keys: e.correlationKeys, metadata: e.metadata, ingest_metadata: e.ingestMetadata })
-          : null;
         const r = ins.run(e.ts, e.receivedAt, e.tenantId, e.connector, e.sourceType, e.host ?? null, e.service ?? null,
           e.severity ?? null, e.facility ?? null, e.assetId ?? null, e.sourcePath ?? null, e.messageRaw,
-          ...bodyColumns(e.messageRaw, e.message), e.messageNormalized, idOf(e.signatureKey), e.parseError ?? null, fields);
+          ...bodyColumns(e.messageRaw, e.message), e.messageNormalized, idOf(e.signatureKey), e.parseError ?? null, fieldsJson(e));
         ids.push(Number(r.lastInsertRowid));
       }
       const statUp = this.stmt(`INSERT INTO connector_stats (connector, type, received, stored, parse_errors, updated_at)

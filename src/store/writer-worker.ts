@@ -2,12 +2,12 @@
 // pipeline, so SQLite's work runs on the second core while the main thread parses the next batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite.js';
-import type { WriteBatch } from './types.js';
+import { decodeBatch, type EncodedBatch } from './batch-codec.js';
 
 export interface WriterRequest {
   id: number;
   op: 'write' | 'close';
-  batch?: WriteBatch;
+  batch?: EncodedBatch;
 }
 
 export interface WriterReply {
@@ -30,7 +30,7 @@ const idleFlush = setInterval(() => {
 parentPort!.on('message', (req: WriterRequest) => {
   let reply: WriterReply;
   try {
-    if (req.op === 'write') store.writeBatch(req.batch!);
+    if (req.op === 'write') store.writeBatch(decodeBatch(req.batch!));
     else {
       clearInterval(idleFlush);
       store.close();

@@ -7,6 +7,7 @@ import type { BatchWriter } from '../pipeline/pipeline.js';
 import type { SqliteStore } from './sqlite.js';
 import type { WriteBatch } from './types.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
+import { encodeBatch } from './batch-codec.js';
 
 export interface ClosableWriter extends BatchWriter {
   close(): Promise<void>;
@@ -59,7 +60,7 @@ export class WorkerWriter implements ClosableWriter {
   }
 
   write(batch: WriteBatch): Promise<void> {
-    return this.request({ op: 'write', batch });
+    return this.request({ op: 'write', batch: encodeBatch(batch) });
   }
 
   async close(): Promise<void> {
