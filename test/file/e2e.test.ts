@@ -61,6 +61,39 @@ describe('file connector in the daemon', { timeout: 60_000 }, () => {
     expect(exactlyOnce(await d.messages(), want)).toEqual(clean);
   });
 
+  it('stores JSON lines with mapped fields, multiline events and truncation flags in the wire format', async () => {
+    const dir = tmpDir();
+    const j = path.join(dir, 'app.json');
+    const m = path.join(dir, 'trace.log');
+    writeFileSync(j, '');
+    writeFileSync(m, '');
+    const d = daemon(dir, { paths: [j], format: 'json', json_fields: { message: 'msg', severity: 'level' }, host: 'web-7' });
+    d.start();
+    await d.waitFor(async () => (await d.stats()).connectors[0]?.state === 'running', 'connector running');
+    appendFileSync(j, '{"msg":"disk /dev/sda1 full","level":"error","time":"2026-12-01T10:00:00Z","mount":"/var"}\nnot json\n');
+    await d.waitFor(async () => (await d.storedCount()) === 2, '2 events');
+    await d.stop();
+    const [bad, ok] = await d.events(); // newest first
+    expect(ok).toMatchObject({
+      message_raw: '{"msg":"disk /dev/sda1 full","level":"error","time":"2026-12-01T10:00:00Z","mount":"/var"}',
+      host: 'web-7', source_type: 'file', source_path: j, timestamp: '2026-12-01T10:00:00.000Z',
+      structured_fields: { mount: '/var' },
+    });
+    expect(['err', 'error']).toContain(ok!.severity);
+    expect(bad).toMatchObject({ message_raw: 'not json', parse_error: expect.stringContaining('not JSON') });
+
+    const d2 = new Daemon({ dir: tmpDir(), connector: { paths: [m], format: 'plain', max_line_bytes: 64, multiline: { start: '^\\S', flush_ms: 100 } } });
+    daemons.push(d2);
+    d2.start();
+    await d2.waitFor(async () => (await d2.stats()).connectors[0]?.state === 'running', 'connector running');
+    appendFileSync(m, `Exception in thread main\n  at a.b(C.java:1)\n  at d.e(F.java:2)\n${'z'.repeat(200)}\n`);
+    await d2.waitFor(async () => (await d2.storedCount()) === 2, '2 events');
+    await d2.stop();
+    const [long, trace] = await d2.events();
+    expect(trace!.message_raw).toBe('Exception in thread main\n  at a.b(C.java:1)\n  at d.e(F.java:2)');
+    expect(long).toMatchObject({ message_raw: 'z'.repeat(64), metadata: { truncated: true, original_bytes: 200 } });
+  });
+
   it('catches up after changes made while it was down: rename, truncate-and-regrow, new files', async () => {
     const dir = tmpDir();
     const a = path.join(dir, 'a.log');
