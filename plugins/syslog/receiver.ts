@@ -37,12 +37,16 @@ export interface SyslogConfig {
 }
 
 /** Envelopes of one TCP connection in flight before its socket is paused, and when it resumes. */
+type UdpBatch = Extract<FromWorker, { type: 'batch' }>;
+
 const TCP_HIGH_WATER = 20_000;
 const TCP_LOW_WATER = 5_000;
 /** Datagrams a UDP worker may have handed over unacknowledged before it drops (memory bound). */
 const UDP_MAX_PENDING = 200_000;
 /** Consecutive unparseable binary frames after which a TCP peer is taken for garbage and cut off. */
 const MAX_GARBAGE_FRAMES = 100;
+/** Parsed UDP messages handed to the pipeline and not yet committed (its queue holds 20,000). */
+const UDP_IN_FLIGHT = 20_000;
 const DROP_LOG_MS = 10_000;
 const EMIT_ATTEMPTS = 3;
 
@@ -57,6 +61,8 @@ export class SyslogReceiver implements Connector {
   private readonly sockets = new Set<net.Socket>();
   private readonly rawSockets = new Set<net.Socket>();
   private readonly workers: Worker[] = [];
+  private readonly udpQueue: Array<{ worker: Worker; batch: UdpBatch }> = [];
+  private udpInFlight = 0;
   private readonly allowed: ((address: string) => boolean) | undefined;
   private readonly parseBase: Omit<ParseOptions, 'now'>;
   private stopping = false;
@@ -286,7 +292,30 @@ export class SyslogReceiver implements Connector {
     });
   }
 
-  private onUdpBatch(worker: Worker, m: Extract<FromWorker, { type: 'batch' }>): void {
+  /**
+   * Raw batches wait here and are parsed only when the pipeline has room: a backlog of raw
+   * datagrams costs a fraction of the memory of parsed envelopes.
+   */
+  private onUdpBatch(worker: Worker, m: UdpBatch): void {
+    this.udpQueue.push({ worker, batch: m });
+    this.pumpUdp();
+  }
+
+  private pumpUdp(): void {
+    while (this.udpInFlight < UDP_IN_FLIGHT && this.udpQueue.length > 0) {
+      const { worker, batch } = this.udpQueue.shift()!;
+      const envelopes = this.parseUdpBatch(batch);
+      this.udpInFlight += envelopes.length;
+      void this.emit(envelopes).then(() => {
+        this.udpInFlight -= envelopes.length;
+        worker.postMessage({ type: 'ack', count: envelopes.length } satisfies ToWorker);
+        this.pumpUdp();
+      });
+    }
+    this.ctx.metrics.gauge('udp_backlog', this.udpQueue.reduce((n, q) => n + q.batch.ends.length, 0));
+  }
+
+  private parseUdpBatch(m: UdpBatch): RawEnvelope[] {
     const opts = this.parseOptions();
     const n = m.ends.length;
     const truncated = new Map(m.truncated);
@@ -300,7 +329,7 @@ export class SyslogReceiver implements Connector {
       envelopes[i] = buildEnvelope(m.data.subarray(start, end), receipt, opts);
       start = end;
     }
-    void this.emit(envelopes).then(() => worker.postMessage({ type: 'ack', count: n } satisfies ToWorker));
+    return envelopes;
   }
 
   private async stopWorker(worker: Worker): Promise<void> {
