@@ -2,6 +2,7 @@
 // earlier digest already said (unless it escalated), list what has gone quiet, and render it.
 // Pure: candidates, hourly counts and the digest's history in, a Digest out; no store, no clock.
 import { ATTENTION_ORDER } from '../signals/score.js';
+import type { HistoryRow } from '../store/outbox.js';
 import type { CandidateRecord } from '../store/types.js';
 
 export const HOUR_MS = 3_600_000;
@@ -50,14 +51,7 @@ export interface Digest {
 }
 
 /** What an earlier digest of the same name recorded about a signature (table digest_history). */
-export interface HistoryEntry {
-  signatureKey: string;
-  attentionBand: string;
-  count: number;
-  hosts: number;
-  sentAt: number;
-  title?: string;
-}
+export type HistoryEntry = HistoryRow;
 
 /** Store-derived facts about a signature that the candidate does not carry. */
 export interface SignatureSeries {

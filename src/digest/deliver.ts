@@ -7,7 +7,7 @@ import type { ReceiverConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import {
-  markDead, markPartSent, markRetry, markSent, pendingRows, replacePayload, type OutboxRow,
+  markDead, markPartSent, markRetry, markSent, pendingHeads, replacePayload, type OutboxRow,
 } from '../store/outbox.js';
 import { SLACK_LIMITS, truncate, type SlackMessage } from './slack.js';
 import { webhookHeaders } from './webhook.js';
@@ -197,7 +197,7 @@ export class OutboxSender {
     const now = this.now();
     let wake = now + (this.opts.pollMs ?? 5000);
     try {
-      for (const row of this.heads()) {
+      for (const row of pendingHeads(this.store)) {
         if (this.busy.has(row.receiver)) continue;
         if (row.nextAttemptAt > now) {
           wake = Math.min(wake, row.nextAttemptAt);
@@ -214,18 +214,6 @@ export class OutboxSender {
       this.logger.error({ err }, 'outbox scan failed');
     }
     if (this.running) this.timer = setTimeout(() => this.scan(), Math.max(10, wake - now));
-  }
-
-  /** The oldest pending row of each receiver: a receiver's rows go out in order, one at a time. */
-  private heads(): OutboxRow[] {
-    const seen = new Set<string>();
-    const out: OutboxRow[] = [];
-    for (const r of pendingRows(this.store)) {
-      if (seen.has(r.receiver)) continue;
-      seen.add(r.receiver);
-      out.push(r);
-    }
-    return out;
   }
 
   /**

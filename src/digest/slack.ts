@@ -24,6 +24,7 @@ export const codePoints = (s: string): number => [...s].length;
 
 /** Cut to at most `max` code points, ending with … when cut. */
 export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s; // UTF-16 length ≥ code points: short strings need no counting
   const cps = [...s];
   return cps.length <= max ? s : `${cps.slice(0, max - 1).join('')}…`;
 }
@@ -52,20 +53,29 @@ function itemSection(it: DigestItem, index: number): unknown {
   return section(lines.join('\n'));
 }
 
+/** Lines joined into as few texts of at most `max` code points as possible (a longer line is cut). */
+export function packLines(lines: string[], max: number): string[] {
+  const out: string[] = [];
+  let cur: string[] = [];
+  let len = 0;
+  for (const line of lines) {
+    const l = truncate(line, max);
+    const n = codePoints(l);
+    if (cur.length && len + 1 + n > max) {
+      out.push(cur.join('\n'));
+      cur = [];
+      len = 0;
+    }
+    len += (cur.length ? 1 : 0) + n;
+    cur.push(l);
+  }
+  if (cur.length) out.push(cur.join('\n'));
+  return out.filter((t) => t.length > 0);
+}
+
 /** Lines packed into as few sections as the section limit allows. */
 function packedSections(lines: string[]): unknown[] {
-  const out: unknown[] = [];
-  let cur = '';
-  for (const line of lines) {
-    const l = truncate(line, SLACK_LIMITS.section);
-    if (cur && codePoints(cur) + 1 + codePoints(l) > SLACK_LIMITS.section) {
-      out.push(section(cur));
-      cur = '';
-    }
-    cur = cur ? `${cur}\n${l}` : l;
-  }
-  if (cur) out.push(section(cur));
-  return out;
+  return packLines(lines, SLACK_LIMITS.section).map(section);
 }
 
 /** The body blocks of a digest (no header/footer): items, then repeats, then gone quiet. */
@@ -121,17 +131,7 @@ export function slackMessages(d: Digest): SlackMessage[] {
  * (`invalid_blocks`). The readable text, escaped, split on line boundaries.
  */
 export function slackTextMessages(d: Digest): SlackMessage[] {
-  const lines = escapeMrkdwn(renderText(d)).trimEnd().split('\n');
-  const parts: string[] = [];
-  let cur = '';
-  for (const line of lines) {
-    const l = truncate(line, SLACK_LIMITS.text);
-    if (cur && codePoints(cur) + 1 + codePoints(l) > SLACK_LIMITS.text) {
-      parts.push(cur);
-      cur = '';
-    }
-    cur = cur ? `${cur}\n${l}` : l;
-  }
-  if (cur || parts.length === 0) parts.push(cur || escapeMrkdwn(headline(d)));
+  const parts = packLines(escapeMrkdwn(renderText(d)).trimEnd().split('\n'), SLACK_LIMITS.text);
+  if (parts.length === 0) parts.push(escapeMrkdwn(headline(d)));
   return parts.map((text) => ({ text, unfurl_links: false, unfurl_media: false }));
 }
