@@ -10,6 +10,7 @@ import { computeCandidates, type ScoringOptions } from '../signals/score.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { SupervisedConnector } from './supervisor.js';
 import { httpApiService } from '../http/service.js';
+import { createDigestService } from '../digest/service.js';
 import { connectorsToRestart, nonReloadableChanges } from './reload.js';
 import { enforceMaxBytes, reclaimFreePages } from './retention.js';
 
@@ -71,6 +72,7 @@ export type ServiceFactory = (daemon: Daemon) => DaemonService | undefined;
 /** The services every daemon runs; each module registers itself here with one line. */
 export const SERVICE_FACTORIES: ServiceFactory[] = [
   httpApiService,
+  createDigestService,
 ];
 
 /** What a reload did, for the log and for tests. */
