@@ -1,7 +1,7 @@
 // Runs the real built daemon (`node dist/src/cli/main.js run -c cfg.yaml`) as a child process
 // for the file connector's end-to-end tests, and reads what it stored through the CLI.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,9 +18,11 @@ export interface DaemonOptions {
   dir: string;
   /** The file connector's options (YAML flow/JSON is valid YAML). */
   connector: Record<string, unknown>;
-  /** Run the daemon as this user (root tests of unreadable files). */
-  uid?: number;
-  gid?: number;
+  /**
+   * Run the daemon without the capabilities that let root read any file (CAP_DAC_OVERRIDE,
+   * CAP_DAC_READ_SEARCH), so permission tests bite when the tests run as root (as CI does).
+   */
+  withoutDacOverride?: boolean;
 }
 
 export class Daemon {
@@ -32,17 +34,15 @@ export class Daemon {
     this.config = path.join(opts.dir, 'brainstem.yaml');
     const conn = JSON.stringify({ name: 'files', type: 'file', ...opts.connector });
     writeFileSync(this.config, `tenant_id: test\nstorage: { path: ${JSON.stringify(path.join(opts.dir, 'b.db'))} }\nconnectors:\n  - ${conn}\n`);
-    if (opts.uid !== undefined) chownSync(this.config, opts.uid, opts.gid ?? opts.uid);
   }
 
   start(): void {
     this.stderr = '';
-    const child = spawn(process.execPath, [CLI, 'run', '-c', this.config], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      uid: this.opts.uid,
-      gid: this.opts.gid,
-      env: { ...process.env, LOG_LEVEL: 'info' },
-    });
+    const args = [CLI, 'run', '-c', this.config];
+    // setpriv (util-linux) execs node in place: same pid, so signals reach the daemon
+    const child = this.opts.withoutDacOverride && process.getuid?.() === 0
+      ? spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
       if (this.stderr.length > 200_000) this.stderr = this.stderr.slice(-100_000);
