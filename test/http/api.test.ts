@@ -89,8 +89,12 @@ api: { listen: 127.0.0.1:0, token: ${TOKEN}, max_body_bytes: 65536 }
       body: JSON.stringify([{ message_raw: 'Failed password for bob from 10.0.0.7 port 999', host: 'web-3', service: 'sshd' }]) });
     expect(arr.status).toBe(200);
 
-    const sigs = await (await get('/v1/signatures?limit=1000')).json() as { data: Array<Record<string, any>> };
-    const sig = sigs.data.find((s) => s.normalized_pattern.startsWith('Failed password for'))!;
+    // signature counts are hot aggregates the writer applies about once a second
+    const sig = await waitFor(async () => {
+      const sigs = await (await get('/v1/signatures?limit=1000')).json() as { data: Array<Record<string, any>> };
+      const s = sigs.data.find((x) => x.normalized_pattern.startsWith('Failed password for'));
+      return s?.occurrence_count === 3 ? s : undefined;
+    }, 'the signature counted');
     expect(sig).toMatchObject({ event_family: 'auth', service: 'sshd', occurrence_count: 3 });
     const evs = await (await get(`/v1/signatures/${sig.signature_key}/events`)).json() as { data: Array<Record<string, any>>; next_cursor: string | null };
     expect(evs.next_cursor).toBeNull();
@@ -153,7 +157,12 @@ api: { listen: 127.0.0.1:0, token: ${TOKEN}, max_body_bytes: 65536 }
     const objs: unknown[] = [];
     for (let i = 1; i <= 12; i++) for (let k = 0; k < (i % 3) + 1; k++) objs.push({ message_raw: `paging probe ${'word '.repeat(i)}end`, host: `p${k}` });
     expect((await post(ndjson(objs))).status).toBe(200);
-    const all = (await (await get('/v1/signatures?limit=1000')).json() as { data: Array<{ signature_key: string; occurrence_count: number }> }).data;
+    const probes = (sigs: Array<{ normalized_pattern: string; occurrence_count: number }>) => sigs.filter((x) => x.normalized_pattern.startsWith('paging probe'));
+    const all = await waitFor(async () => {
+      const sigs = (await (await get('/v1/signatures?limit=1000')).json() as { data: Array<{ signature_key: string; occurrence_count: number; normalized_pattern: string }> }).data;
+      const mine = probes(sigs);
+      return mine.length === 12 && mine.reduce((n, x) => n + x.occurrence_count, 0) === objs.length ? sigs : undefined;
+    }, 'the 12 paging signatures counted');
     const seen: Array<{ signature_key: string; occurrence_count: number }> = [];
     let cursor: string | null = null;
     let pages = 0;

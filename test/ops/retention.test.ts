@@ -70,7 +70,7 @@ describe('storage.max_bytes', () => {
       // (pointer-map pages of auto_vacuum go too, so the file may shrink a little more than asked)
       expect(store.db.pragma('page_count', { simple: true }) as number).toBeLessThanOrEqual(before - released);
     } finally {
-      await ing.close();
+      await ing.pipeline.close();
       store.close();
     }
   });
