@@ -135,7 +135,7 @@ export class FakeSlack {
     if (scripted) {
       const at = Date.now();
       if (await applyScripted(scripted, req, res)) {
-        this.requests.push({ hook: path, at, status: 'status' in scripted ? scripted.status : 0, body: raw, headers: req.headers });
+        this.requests.push({ hook: path, at, status: ('status' in scripted && scripted.status) || 0, body: raw, headers: req.headers });
         return;
       }
     }

@@ -51,7 +51,7 @@ export class FakeWebhookReceiver {
         const at = Date.now();
         const scripted = fake.script.next(path);
         if (scripted && await applyScripted(scripted, req, res)) {
-          fake.attempts.push({ path, at, id, headers: req.headers, body, status: 'status' in scripted ? scripted.status : 0, verified: undefined });
+          fake.attempts.push({ path, at, id, headers: req.headers, body, status: ('status' in scripted && scripted.status) || 0, verified: undefined });
           return;
         }
         const check = fake.verify(req, body);
