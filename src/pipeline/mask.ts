@@ -220,14 +220,23 @@ export function isVariable(token: string): boolean {
  */
 export function isPlaceholder(token: string): boolean {
   if (token.length < 3 || token.indexOf('<') < 0 || token === WILDCARD) return false;
-  // A key at the start (after one opening bracket or quote) makes it a keyed value.
-  let i = OPEN.includes(token[0]!) && token[0] !== '<' ? 1 : 0;
-  if (isKeyStart(token.charCodeAt(i))) {
-    do i++; while (i < token.length && isKeyPart(token.charCodeAt(i)));
-    const c = token.charCodeAt(i);
-    if ((c === 61 /* = */ || c === 58 /* : */) && i + 1 < token.length) return false;
-  }
-  // Otherwise any `<UPPER>` placeholder makes the token a value slot.
+  return keyPrefixLength(token) === 0 && containsPlaceholder(token);
+}
+
+/**
+ * Length of a leading `key=` / `key:` (after at most one opening bracket or quote) that has a
+ * value after it: `uid=0` → 4, `(uid=<NUM>)` → 5; 0 when the token is not a keyed value.
+ */
+export function keyPrefixLength(token: string): number {
+  let i = token.length > 0 && OPEN.includes(token[0]!) && token[0] !== '<' ? 1 : 0;
+  if (!isKeyStart(token.charCodeAt(i))) return 0;
+  do i++; while (i < token.length && isKeyPart(token.charCodeAt(i)));
+  const c = token.charCodeAt(i);
+  return (c === 61 /* = */ || c === 58 /* : */) && i + 1 < token.length ? i + 1 : 0;
+}
+
+/** True when the token holds a `<UPPER>` mask placeholder. */
+export function containsPlaceholder(token: string): boolean {
   for (let p = token.indexOf('<'); p >= 0 && p < token.length - 2; p = token.indexOf('<', p + 1)) {
     let j = p + 1;
     while (j < token.length && token.charCodeAt(j) >= 65 && token.charCodeAt(j) <= 90) j++;

@@ -6,7 +6,7 @@
 // fixed at creation) and restarts (the store keeps templates). Per line: one map lookup and a
 // scan of one leaf, whatever the number of clusters.
 import { createHash } from 'node:crypto';
-import { isPlaceholder, WILDCARD } from './mask.js';
+import { containsPlaceholder, keyPrefixLength, WILDCARD } from './mask.js';
 
 export { WILDCARD };
 
@@ -67,8 +67,6 @@ interface Entry {
 
 const SLOT = '\u0001';
 const KEYED = '\u0002';
-/** A keyed value: `key=value`, `key:value`, `(key=value)`; the key is constant text. */
-const RE_KEY_PREFIX = /^[(\[{"']?[A-Za-z_][\w.-]*[=:](?=.)/;
 
 /** Stable key of a cluster from the template it was created with. */
 export function clusterKey(service: string, template: string): string {
@@ -79,11 +77,9 @@ function shapeOf(tokens: string[]): string[] {
   const shape = new Array<string>(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (isPlaceholder(t)) shape[i] = SLOT;
-    else {
-      const m = t.length > 2 && (t.includes('=') || t.includes(':')) ? RE_KEY_PREFIX.exec(t) : null;
-      shape[i] = m ? m[0] + KEYED : t;
-    }
+    const k = t.length < 3 ? 0 : keyPrefixLength(t);
+    if (k > 0) shape[i] = t.slice(0, k) + KEYED;
+    else shape[i] = t.length >= 3 && t !== WILDCARD && containsPlaceholder(t) ? SLOT : t;
   }
   return shape;
 }
