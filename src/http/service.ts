@@ -32,8 +32,8 @@ function metricsSource(daemon: Daemon): MetricsSource {
   const one = (sql: string) => (daemon.store.stmt(sql).get() as { n: number }).n;
   return {
     connectors() {
+      // counters as persisted (drops are saved every 2 s): a scrape never writes, so it never waits on the writer
       const live = new Map([...daemon.connectors.values()].map((c) => [c.name, c]));
-      for (const c of live.values()) c.saveStatus(); // drops and gauges counted since the last periodic save
       return daemon.store.connectorStats().map((row) => {
         const c = live.get(row.connector);
         return {
