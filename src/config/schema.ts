@@ -54,6 +54,8 @@ export const receiverSchema = z.discriminatedUnion('type', [
     name, type: z.literal('webhook'),
     url: z.string().url().describe('Receiver URL'),
     secret: z.string().optional().describe('Standard Webhooks signing secret (whsec_… base64); unsigned when absent'),
+    signature: z.enum(['standard-webhooks', 'slack-v0']).default('standard-webhooks')
+      .describe('How the body is signed: webhook-signature (Standard Webhooks) or X-Slack-Signature (v0, for receivers written against Slack)'),
     headers: z.record(z.string(), z.string()).default({}).describe('Extra HTTP headers'),
     delivery: deliverySchema(15_000),
   }).strict(),

@@ -290,7 +290,7 @@ export class OutboxSender {
         ...rc.headers,
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
-        ...webhookHeaders(row.id, payload.body, rc.secret, Math.floor(this.now() / 1000)),
+        ...webhookHeaders(row.id, payload.body, rc.secret, Math.floor(this.now() / 1000), rc.signature),
       };
       await this.waitForToken(row.receiver);
       return this.post(rc, headers, payload.body, policy);

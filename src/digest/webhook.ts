@@ -53,12 +53,19 @@ export function webhookBody(d: Digest): string {
 }
 
 /** Headers of one attempt: the id is the same on every retry, the timestamp and signature are fresh. */
-export function webhookHeaders(id: string, body: string, secret: string | undefined, nowSec: number): Record<string, string> {
+export function webhookHeaders(
+  id: string, body: string, secret: string | undefined, nowSec: number, scheme: 'standard-webhooks' | 'slack-v0' = 'standard-webhooks',
+): Record<string, string> {
   const h: Record<string, string> = {
     'webhook-id': id,
     'idempotency-key': id,
     'webhook-timestamp': String(nowSec),
   };
-  if (secret) h['webhook-signature'] = signWebhook(secret, id, nowSec, body);
+  if (secret && scheme === 'slack-v0') {
+    h['x-slack-request-timestamp'] = String(nowSec);
+    h['x-slack-signature'] = signSlackV0(secret, nowSec, body);
+  } else if (secret) {
+    h['webhook-signature'] = signWebhook(secret, id, nowSec, body);
+  }
   return h;
 }

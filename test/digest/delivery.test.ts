@@ -335,3 +335,18 @@ describe('restart', () => {
     expect(slack.messagesFor()).toHaveLength(1);
   });
 });
+
+describe('webhook signed the Slack way', () => {
+  it('sends X-Slack-Signature v0 when the receiver asks for slack-v0', async () => {
+    await hook.close();
+    hook = await FakeWebhookReceiver.start({ secret: 'slack-signing-secret-test', scheme: 'slack-v0' });
+    const rc = receiver({ name: 'wh', type: 'webhook', url: hook.url(), secret: 'slack-signing-secret-test', signature: 'slack-v0', delivery: FAST });
+    const d = bigDigest(1);
+    record(d, [rc]);
+    sender([rc]).start();
+    await until(() => status(deliveryId(d.id, 'wh')) === 'sent', 'delivery');
+    expect(hook.attempts).toHaveLength(1);
+    expect(hook.attempts[0]!.headers['x-slack-signature']).toMatch(/^v0=[0-9a-f]{64}$/);
+    expect(hook.attempts[0]!.headers['webhook-signature']).toBeUndefined();
+  });
+});
