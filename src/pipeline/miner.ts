@@ -88,6 +88,7 @@ export class TemplateMiner {
   private readonly routes = new Map<string, RouteNode>();
   private readonly opts: MinerOptions;
   private readonly byKey = new Map<string, Entry>();
+  private compared = 0;
 
   constructor(opts: Partial<MinerOptions> = {}) {
     this.opts = { ...DEFAULT_MINER_OPTIONS, ...opts };
@@ -95,6 +96,11 @@ export class TemplateMiner {
 
   get size(): number {
     return this.byKey.size;
+  }
+
+  /** Template comparisons made so far (the per-line work: the size of the lines' leaves). */
+  get comparisons(): number {
+    return this.compared;
   }
 
   /** Restore clusters persisted by an earlier run (a record for a known key replaces it). */
@@ -132,6 +138,7 @@ export class TemplateMiner {
     let best: Entry | undefined;
     let bestSim = -1;
     let bestParams = -1;
+    this.compared += leaf.length;
     for (const e of leaf) {
       const [sim, params, newWildcards] = similarity(e.shape, shape);
       if (sim < this.opts.similarity) continue;

@@ -150,3 +150,19 @@ describe('TemplateMiner', () => {
     expect(r.cluster.key).toBe(first.key);
   });
 });
+
+describe('TemplateMiner cost', () => {
+  it('compares a line with the few templates of its leaf, however many clusters exist', () => {
+    const miner = new TemplateMiner();
+    // 3,000 distinct statements, each seen with a few values.
+    const letters = (n: number) => { let w = ''; do { w += String.fromCharCode(97 + (n % 26)); n = Math.floor(n / 26); } while (n > 0); return w; };
+    for (let s = 0; s < 3000; s++) {
+      for (let v = 0; v < 3; v++) feed(miner, 'app', `component ${letters(s)} started worker ${v} in ${v * 10} ms`);
+    }
+    expect(miner.size).toBe(3000);
+    const before = miner.comparisons;
+    const lines = 1000;
+    for (let i = 0; i < lines; i++) feed(miner, 'app', `component ${letters(i)} started worker ${i} in ${i} ms`);
+    expect((miner.comparisons - before) / lines).toBeLessThanOrEqual(2);
+  });
+});
