@@ -88,6 +88,9 @@ export async function runChecks(loaded: LoadedConfig, timeoutMs: number): Promis
       const row = { kind: 'connector' as const, name: rc.config.name, type: rc.config.type };
       try {
         const sc = new SupervisedConnector(rc, pipeline, store, logger, loaded.config.tenant_id, { dataDir });
+        if (rc.config.type === 'http' && !loaded.config.api.enabled) {
+          return { ...row, ok: false, detail: 'api.enabled is false, so POST /v1/events is not served' };
+        }
         const r = await withTimeout(sc.check(), timeoutMs, `connector ${rc.config.name}`);
         return { ...row, ok: r.ok, detail: r.detail };
       } catch (err) {
