@@ -60,9 +60,13 @@ export interface DigestRun {
   rows: NewOutboxRow[];
 }
 
-/** Compose one digest and record it for delivery. `scoring` is the daemon's `scoringOptions(config)`. */
+/**
+ * Compose one digest and record it for delivery. `scoring` is the daemon's `scoringOptions(config)`.
+ * `holdMs` keeps a running daemon's sender off the new rows while the caller (the CLI) sends them.
+ */
 export function runDigest(
-  store: SqliteStore, config: Config, scoring: ScoringOptions, dc: DigestConfig, now: number, opts: { dryRun?: boolean } = {},
+  store: SqliteStore, config: Config, scoring: ScoringOptions, dc: DigestConfig, now: number,
+  opts: { dryRun?: boolean; holdMs?: number } = {},
 ): DigestRun {
   const digest = composeFromStore(store, scoring, dc, now);
   if (opts.dryRun || (isEmptyDigest(digest) && !dc.send_empty)) return { digest, recorded: false, rows: [] };
@@ -73,6 +77,6 @@ export function runDigest(
     if (!rc) continue; // the config loader rejects unknown receivers; nothing to deliver to
     rows.push({ id: deliveryId(digest.id, name), receiver: name, receiverType: rc.type, payload: JSON.stringify(payloadFor(digest, rc)) });
   }
-  recordDigest(store, digest, rows, historyUpdate(digest, now), now);
+  recordDigest(store, digest, rows, historyUpdate(digest, now), now, now + (opts.holdMs ?? 0));
   return { digest, recorded: true, rows };
 }

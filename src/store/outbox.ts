@@ -58,6 +58,8 @@ export function recordDigest(
   rows: NewOutboxRow[],
   history: { upsert: HistoryRow[]; remove: string[] },
   now: number,
+  /** When a sender may first pick the rows up (default now). */
+  dueAt = now,
 ): void {
   const ins = store.stmt(`INSERT INTO outbox (id, digest, digest_id, receiver, receiver_type, payload, status, attempts,
     next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`);
@@ -66,7 +68,7 @@ export function recordDigest(
     count = excluded.count, hosts = excluded.hosts, sent_at = excluded.sent_at, title = excluded.title`);
   const del = store.stmt('DELETE FROM digest_history WHERE digest = ? AND signature_key = ?');
   store.db.transaction(() => {
-    for (const r of rows) ins.run(r.id, digest.name, digest.id, r.receiver, r.receiverType, r.payload, now, now);
+    for (const r of rows) ins.run(r.id, digest.name, digest.id, r.receiver, r.receiverType, r.payload, dueAt, now);
     for (const h of history.upsert) up.run(digest.name, h.signatureKey, h.attentionBand, h.count, h.hosts, h.sentAt, h.title ?? null);
     for (const k of history.remove) del.run(digest.name, k);
   })();

@@ -45,7 +45,9 @@ export const digestCommand: Command = {
 
     const store = new SqliteStore(resolve(config.storage.path));
     try {
-      const run = runDigest(store, config, scoring, dc, now);
+      // A daemon on the same store leaves these rows alone for a while: this process sends them
+      // first, and a failure reschedules them (markRetry) for the daemon to take over.
+      const run = runDigest(store, config, scoring, dc, now, { holdMs: 5 * 60_000 });
       if (!run.recorded) {
         if (json) printJson({ digest: digestToWire(run.digest), recorded: false, deliveries: [] });
         else process.stderr.write(`digest "${dc.name}" is empty (nothing new above ${dc.min_attention}); not sent (send_empty is false)\n`);
