@@ -6,8 +6,10 @@ import type { Logger } from '../log/logger.js';
 import { Fingerprinter } from '../pipeline/fingerprint.js';
 import { TemplateMiner } from '../pipeline/miner.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { computeCandidates, type ScoringOptions } from '../signals/score.js';
+import type { ScoringOptions } from '../signals/score.js';
+import { refreshSignals } from '../signals/refresh.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { InlineWriter, WorkerWriter, workerWriterAvailable, type ClosableWriter } from '../store/writers.js';
 import { SupervisedConnector } from './supervisor.js';
 import { httpApiService } from '../http/service.js';
 import { createDigestService } from '../digest/service.js';
@@ -31,16 +33,19 @@ export function scoringOptions(cfg: LoadedConfig['config']): ScoringOptions {
 export interface Ingestion {
   store: SqliteStore;
   pipeline: Pipeline;
+  /** Flush the pipeline, then stop the writer. The store stays open for the caller. */
+  close(): Promise<void>;
 }
 
 export function openIngestion(cfg: LoadedConfig['config'], logger: Logger, storePath = resolve(cfg.storage.path)): Ingestion {
   const store = new SqliteStore(storePath);
+  const writer: ClosableWriter = workerWriterAvailable() ? new WorkerWriter(storePath) : new InlineWriter(store);
   const makeMiner = () => new TemplateMiner(minerOptions(cfg));
   const miner = makeMiner();
   miner.load(store.loadClusters());
   const fingerprinter = new Fingerprinter(miner);
   const pipeline = new Pipeline(
-    { write: async (batch) => { store.writeBatch(batch); } },
+    writer,
     fingerprinter,
     logger,
     {
@@ -49,7 +54,14 @@ export function openIngestion(cfg: LoadedConfig['config'], logger: Logger, store
     },
     () => fingerprinter.reset(store.loadClusters(), makeMiner()),
   );
-  return { store, pipeline };
+  return {
+    store,
+    pipeline,
+    close: async () => {
+      await pipeline.close();
+      await writer.close();
+    },
+  };
 }
 
 /**
@@ -101,12 +113,13 @@ export class Daemon {
     readonly logger: Logger,
     readonly store: SqliteStore,
     readonly pipeline: Pipeline,
+    private readonly ingestion: Ingestion,
   ) {}
 
   static async start(loaded: LoadedConfig, logger: Logger): Promise<Daemon> {
-    const { store, pipeline } = openIngestion(loaded.config, logger);
-    const d = new Daemon(loaded, logger, store, pipeline);
-    logger.info({ store: store.path, connectors: loaded.connectors.map((c) => c.config.name) }, 'brainstem starting');
+    const ingestion = openIngestion(loaded.config, logger);
+    const d = new Daemon(loaded, logger, ingestion.store, ingestion.pipeline, ingestion);
+    logger.info({ store: d.store.path, connectors: loaded.connectors.map((c) => c.config.name) }, 'brainstem starting');
     for (const rc of loaded.connectors) d.addConnector(rc);
     await Promise.all([...d.connectors.values()].map((c) => c.start()));
     d.every(2000, () => { for (const c of d.connectors.values()) c.saveStatus(); });
@@ -199,9 +212,7 @@ export class Daemon {
 
   /** Recompute and store candidates for the scoring window. */
   refreshCandidates(now = Date.now()): number {
-    const cands = computeCandidates(this.store, scoringOptions(this.loaded.config), now);
-    this.store.saveCandidates(cands, now);
-    return cands.length;
+    return refreshSignals(this.store, scoringOptions(this.loaded.config), now).candidates;
   }
 
   private retentionRunning = false;
@@ -255,13 +266,8 @@ export class Daemon {
       }
     }
     await Promise.allSettled([...this.connectors.values()].map((c) => c.stop()));
-    await this.pipeline.close();
+    await this.ingestion.close();
     for (const c of this.connectors.values()) c.saveStatus();
-    try {
-      this.refreshCandidates();
-    } catch (err) {
-      this.logger.warn({ err }, 'final candidate refresh failed');
-    }
     this.store.close();
     this.logger.info('brainstem stopped');
   }

@@ -9,6 +9,12 @@ import type { SqliteStore } from './sqlite.js';
 
 export const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
+/**
+ * signature_minutes is kept in 5-minute slots (the `minute` column holds the slot's first minute):
+ * its rows follow hosts × signatures × time, and at minute resolution a busy fleet would write
+ * about one row per event. Precursor pairing works in horizons of tens of minutes, so 5 is enough.
+ */
+export const ACTIVITY_SLOT_MINUTES = 5;
 const SEP = '\u0000';
 
 interface Span { n: number; min: number; max: number }
@@ -56,8 +62,9 @@ export class Aggregates {
         } else s.hosts.set(host, { n: 1, min: ts, max: ts });
       }
       const minute = Math.floor(ts / MINUTE_MS);
-      let perHost = s.minutes.get(minute);
-      if (!perHost) s.minutes.set(minute, (perHost = new Map()));
+      const slot = minute - (minute % ACTIVITY_SLOT_MINUTES);
+      let perHost = s.minutes.get(slot);
+      if (!perHost) s.minutes.set(slot, (perHost = new Map()));
       perHost.set(host, (perHost.get(host) ?? 0) + 1);
       const change = detectStateChange(e.message, e.metadata, e.correlationKeys);
       if (change) {

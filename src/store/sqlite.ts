@@ -190,8 +190,20 @@ export class SqliteStore {
    * were deleted. Walks the table from its start in rowid (= arrival) order, so it needs no index.
    */
   pruneEvents(beforeMs: number, limit: number): number {
-    return this.stmt(`DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?`)
+    const events = this.stmt(`DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?`)
       .run(limit, beforeMs).changes;
+    if (events > 0) return events;
+    // then the per-minute signal aggregates of the same age (their key starts with the minute)
+    const minute = Math.floor(beforeMs / 60_000);
+    let n = 0;
+    for (const table of ['signature_minutes', 'state_transitions']) {
+      // WITHOUT ROWID tables keyed by minute first: delete an hour at a time, oldest first
+      const oldest = this.stmt(`SELECT min(minute) FROM ${table}`).pluck().get() as number | null;
+      if (oldest !== null && oldest < minute) {
+        n += this.stmt(`DELETE FROM ${table} WHERE minute < ?`).run(Math.min(minute, oldest + 60)).changes;
+      }
+    }
+    return n;
   }
 
   /** Replace the stored candidate for each (type, signature); returns their ids. */

@@ -121,8 +121,12 @@ describe('pipeline and store', () => {
     expect(store.pruneEvents(cutoff, 20)).toBe(20);
     expect(store.pruneEvents(cutoff, 20)).toBe(20);
     expect(store.pruneEvents(cutoff, 20)).toBe(10);
-    expect(store.pruneEvents(cutoff, 20)).toBe(0);
+    expect(store.totals().events).toBe(0);
+    // then the per-minute aggregates of the same age; long-term ones stay
+    while (store.pruneEvents(cutoff, 20) > 0);
+    expect(store.db.prepare('SELECT count(*) FROM signature_minutes').pluck().get()).toBe(0);
     expect(store.listSignatures()[0]!.occurrenceCount).toBe(50);
+    expect(store.signatureWindow(0)[0]!.windowCount).toBe(50);
   });
 
   it('keeps aggregates exact when the process dies between commit and aggregate apply', async () => {
