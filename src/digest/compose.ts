@@ -48,6 +48,8 @@ export interface Digest {
   goneQuiet: QuietItem[];
   /** Items still active and already reported by an earlier digest, left out (no repetition). */
   repeatsSuppressed: number;
+  /** Items worth reporting beyond max_items, left out. */
+  notShown: number;
 }
 
 /** What an earlier digest of the same name recorded about a signature (table digest_history). */
@@ -139,12 +141,12 @@ export function composeDigest(input: ComposeInput | CandidateRecord[], opts: Com
   const history = new Map(input.history.map((h) => [h.signatureKey, h]));
   const windowStart = now - opts.lookbackMs;
   let repeatsSuppressed = 0;
+  let notShown = 0;
   const items: DigestItem[] = [];
   const ranked = input.candidates
     .filter((c) => attentionRank(c.attentionBand) >= min)
     .sort((a, b) => b.scoreTotal - a.scoreTotal || a.signatureKey.localeCompare(b.signatureKey));
   for (const c of ranked) {
-    if (items.length >= opts.maxItems) break;
     const buckets = input.series.get(c.signatureKey)?.buckets ?? new Map<number, number>();
     const count = Number(c.metadata.window_count ?? countBetween(buckets, windowStart, now + HOUR_MS));
     const allHosts = (c.metadata.hosts as string[] | undefined) ?? [];
@@ -157,6 +159,10 @@ export function composeDigest(input: ComposeInput | CandidateRecord[], opts: Com
         repeatsSuppressed++;
         continue;
       }
+    }
+    if (items.length >= opts.maxItems) {
+      notShown++;
+      continue;
     }
     const series = sparkSeries(buckets, opts.lookbackMs, now);
     items.push({
@@ -196,7 +202,7 @@ export function composeDigest(input: ComposeInput | CandidateRecord[], opts: Com
   goneQuiet.sort((a, b) => a.signatureKey.localeCompare(b.signatureKey));
   return {
     id: input.id, name: opts.name, generatedAt: new Date(now).toISOString(), lookbackMs: opts.lookbackMs,
-    items, goneQuiet, repeatsSuppressed,
+    items, goneQuiet, repeatsSuppressed, notShown,
   };
 }
 
@@ -258,6 +264,7 @@ export function renderText(d: Digest): string {
     lines.push(`   ${it.sparkline}  first ${shortTime(it.firstSeen)} · last ${shortTime(it.lastSeen)}`);
     lines.push(`   signature ${it.signatureKey} · score ${it.score.toFixed(2)}`);
   });
+  if (d.notShown > 0) lines.push('', `${d.notShown} more item${d.notShown === 1 ? '' : 's'} above the threshold not shown (max_items).`);
   if (d.repeatsSuppressed > 0) {
     lines.push('', `${d.repeatsSuppressed} item${d.repeatsSuppressed === 1 ? '' : 's'} from earlier digests still active, not repeated (unchanged).`);
   }
@@ -283,5 +290,6 @@ export function digestToWire(d: Digest): Record<string, unknown> {
     })),
     gone_quiet: d.goneQuiet.map((q) => ({ signature_key: q.signatureKey, title: q.title, last_seen: q.lastSeen || null })),
     repeats_suppressed: d.repeatsSuppressed,
+    not_shown: d.notShown,
   };
 }

@@ -83,6 +83,7 @@ export function digestBlocks(d: Digest): unknown[] {
   const blocks: unknown[] = [];
   if (d.items.length === 0) blocks.push(section('Nothing new above the attention threshold.'));
   d.items.forEach((it, i) => blocks.push(itemSection(it, i + 1)));
+  if (d.notShown > 0) blocks.push(context(`${d.notShown} more item${d.notShown === 1 ? '' : 's'} above the threshold not shown (max_items).`));
   if (d.repeatsSuppressed > 0) {
     blocks.push(context(`${d.repeatsSuppressed} item${d.repeatsSuppressed === 1 ? '' : 's'} from earlier digests still active, not repeated (unchanged).`));
   }

@@ -21,6 +21,8 @@ describe('composeDigest', () => {
       ],
     }), { ...opts, maxItems: 2 }, NOW);
     expect(d.items.map((i) => i.signatureKey)).toEqual(['top', 'hi']);
+    expect(d.notShown).toBe(1);
+    expect(renderText(d)).toContain('1 more item above the threshold not shown (max_items).');
   });
 
   it('reports the count in the lookback and the change against the period before', () => {
