@@ -33,6 +33,13 @@ export function createDigestService(daemon: Pick<Daemon, 'store' | 'loaded' | 'l
   const logger = daemon.logger.child({ service: 'digests' });
   const sender = new OutboxSender(daemon.store, config.receivers, logger, senderOptions);
   const tasks: ScheduledTask[] = [];
+  // node-cron logs to the console by default; keep stdout for the stdout receiver's digests
+  const cronLogger = {
+    info: (m: string) => logger.debug(m),
+    warn: (m: string) => logger.warn(m),
+    error: (m: string | Error) => logger.error(m instanceof Error ? { err: m } : {}, String(m)),
+    debug: (m: string | Error) => logger.debug(String(m)),
+  };
 
   const runNow = (name: string, now = Date.now()): boolean => {
     const dc = config.digests.find((d) => d.name === name);
@@ -61,7 +68,7 @@ export function createDigestService(daemon: Pick<Daemon, 'store' | 'loaded' | 'l
           } catch (err) {
             logger.error({ err, digest: dc.name }, 'digest run failed');
           }
-        }, { name: `digest:${dc.name}`, noOverlap: true, ...(dc.timezone ? { timezone: dc.timezone } : {}) });
+        }, { name: `digest:${dc.name}`, noOverlap: true, logger: cronLogger, ...(dc.timezone ? { timezone: dc.timezone } : {}) });
         tasks.push(task);
       }
       for (const t of tasks) void t.start();
