@@ -144,9 +144,9 @@ export class TemplateMiner {
       if (sim < this.opts.similarity) continue;
       // A token that stayed the same over many lines is the statement's text, not a value.
       if (newWildcards > 0 && e.count >= this.opts.settled) continue;
-      // Order-independent choice (similarity, then the more general template, then the key) so
+      // Order-independent choice (similarity, then the more specific template, then the key) so
       // that a miner restored from the store in any order picks what the live one picked.
-      if (sim > bestSim || (sim === bestSim && (params > bestParams || (params === bestParams && e.cluster.key < best!.cluster.key)))) {
+      if (sim > bestSim || (sim === bestSim && (params < bestParams || (params === bestParams && e.cluster.key < best!.cluster.key)))) {
         best = e;
         bestSim = sim;
         bestParams = params;
@@ -226,8 +226,11 @@ function hasWordChar(s: string): boolean {
 }
 
 /**
- * Share of positions where template and line agree (same text, same key, two value slots, or a
- * wildcard), and the number of wildcards (tie-break towards the more general template).
+ * Share of positions where template and line agree (same text, same key, or two value slots);
+ * 1 when the line fits the template everywhere but its wildcards. Wildcards do not count
+ * otherwise, so a template that generalized a lot does not go on to absorb other statements
+ * (Drain's rule), while every line it was built from still fits it. Also returns the number of
+ * wildcards (tie-break towards the more specific template) and of constant tokens that differ.
  */
 function similarity(template: string[], line: string[]): [number, number, number] {
   if (template.length === 0) return [1, 0, 0];
@@ -236,9 +239,9 @@ function similarity(template: string[], line: string[]): [number, number, number
   let newWildcards = 0;
   for (let i = 0; i < template.length; i++) {
     const t = template[i]!;
-    if (t === WILDCARD) { params++; same++; }
+    if (t === WILDCARD) params++;
     else if (t === line[i]) same++;
     else if (t !== SLOT) newWildcards++;
   }
-  return [same / template.length, params, newWildcards];
+  return [same + params === template.length ? 1 : same / template.length, params, newWildcards];
 }
