@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { rng, validMessage } from '../fixtures/syslog/generate.js';
+import plugin, { syslogSchema } from '../plugins/syslog/index.js';
+import type { SyslogReceiver } from '../plugins/syslog/receiver.js';
+import { silentLogger } from '../src/log/logger.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const RATES = (process.env.BENCH_SYSLOG_RATES ?? '10000,25000,50000,75000,100000').split(',').map(Number);
@@ -176,7 +179,7 @@ async function udpRun(sink: Sink, port: number, pool: Buffer[]) {
     const dropped = sink.counts().dropped - before.dropped;
     const loss = (sent - stored) / sent;
     const storeSec = Math.max(ms, lastGrowth - t0) / 1000;
-    rows.push(`| ${sink.name} | UDP | ${rate.toLocaleString('en')} | ${Math.round(sent / (ms / 1000)).toLocaleString('en')} | ${stored.toLocaleString('en')} / ${sent.toLocaleString('en')} | ${Math.round(stored / storeSec).toLocaleString('en')} | ${(loss * 100).toFixed(2)} % | ${sink.name === 'brainstem' ? dropped.toLocaleString('en') : 'n/a'} |`);
+    rows.push(`| ${sink.name} | UDP | ${rate.toLocaleString('en')} | ${Math.round(sent / (ms / 1000)).toLocaleString('en')} | ${stored.toLocaleString('en')} / ${sent.toLocaleString('en')} | ${Math.round(stored / storeSec).toLocaleString('en')} | ${(loss * 100).toFixed(2)} % | ${sink.name === 'rsyslog' ? 'n/a' : dropped.toLocaleString('en')} |`);
     console.error(rows.at(-1));
   }
   return rows;
@@ -194,12 +197,32 @@ async function tcpRun(sink: Sink, port: number, pool: Buffer[]) {
   return [row];
 }
 
+/**
+ * The connector alone, in this process, with an emit that resolves at once: what receiving,
+ * framing and parsing cost without the pipeline and the store behind them.
+ */
+async function startReceiverOnly(_dir: string, udpPort: number, tcpPort: number): Promise<Sink> {
+  let stored = 0;
+  let dropped = 0;
+  const receiver = plugin.create(syslogSchema.parse({
+    listen: [{ protocol: 'udp', port: udpPort }, { protocol: 'tcp', port: tcpPort }],
+  }) as never, {
+    name: 'bench', tenantId: 'bench', logger: silentLogger(), checkpoint: undefined,
+    signal: new AbortController().signal, dataDir: tmpdir(),
+    metrics: { dropped: (n) => { dropped += n; }, gauge: () => {} },
+    emit: async (envs) => { stored += envs.length; },
+    reportError: () => {}, clearError: () => {},
+  }) as SyslogReceiver;
+  await receiver.start();
+  return { name: 'receiver only', counts: () => ({ stored, dropped }), stop: () => receiver.stop() };
+}
+
 export async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brainstem-bench-syslog-'));
   const pool = messagePool(20_000);
   const rows: string[] = [];
   try {
-    for (const start of [startBrainstem, ...(WITH_RSYSLOG ? [startRsyslog] : [])]) {
+    for (const start of [startBrainstem, startReceiverOnly, ...(WITH_RSYSLOG ? [startRsyslog] : [])]) {
       const [udpPort, tcpPort] = [await freePort(), await freePort()];
       mkdirSync(join(dir, start.name), { recursive: true });
       const sink = await start(join(dir, start.name), udpPort, tcpPort);
