@@ -161,6 +161,7 @@ export class Daemon {
     // stopping waits for each connector's emits to commit with its checkpoint, so its successor resumes exactly there
     await Promise.allSettled(leaving.map((c) => c.stop()));
     for (const c of leaving) this.connectors.delete(c.name);
+    if (this.stopped) throw new Error('daemon is stopping; reload abandoned');
     const kept = { storage: this.loaded.config.storage.path, pipeline: this.loaded.config.pipeline, miner: this.loaded.config.miner, tenant_id: this.loaded.config.tenant_id };
     this.loaded = { ...next, config: { ...next.config, storage: { ...next.config.storage, path: kept.storage }, pipeline: kept.pipeline, miner: kept.miner, tenant_id: kept.tenant_id } };
     const byName = new Map(next.connectors.map((rc) => [rc.config.name, rc]));
@@ -257,6 +258,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.reloading; // a reload in progress gives up before starting connectors
     for (const t of this.timers) clearInterval(t);
     for (const svc of [...this.services].reverse()) {
       try {
