@@ -320,3 +320,17 @@ api: { listen: 127.0.0.1:0 }
     expect(probes).toHaveLength(150 * accepted);
   });
 });
+
+describe('exposing the API', () => {
+  it('refuses to start on a non-loopback address without a token, naming the key', () => {
+    const tmp = tempDir();
+    try {
+      const cfg = writeConfig(tmp.dir, `storage: { path: ${join(tmp.dir, 'b.db')} }\napi: { listen: "0.0.0.0:0" }\n`);
+      const res = spawnSync(process.execPath, [CLI, 'run', '-c', cfg], { cwd: tmp.dir, encoding: 'utf8', timeout: 30_000 });
+      expect(res.status).toBe(1);
+      expect(res.stderr).toMatch(/brainstem\.yaml:2 api\.token: required when api\.listen is not a loopback address/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
