@@ -25,7 +25,7 @@ export interface MinerOptions {
   maxChildren: number;
 }
 
-export const DEFAULT_MINER_OPTIONS: MinerOptions = { similarity: 0.8, depth: 2, settled: 50, maxChildren: 100 };
+export const DEFAULT_MINER_OPTIONS: MinerOptions = { similarity: 0.8, depth: 2, settled: 100, maxChildren: 100 };
 
 export interface Cluster {
   readonly key: string;
