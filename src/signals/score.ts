@@ -229,7 +229,12 @@ export function describe(ev: Evidence, b: ScoreBreakdown, opts: ScoringOptions, 
   }
   const lines = [parts.join(' ')];
   const firstAge = now - sig.firstSeen;
-  lines.push(firstAge <= opts.lookbackMs ? `new: first seen ${ago(firstAge)}` : `first seen ${ago(firstAge)}, last seen ${ago(now - sig.lastSeen)}`);
+  // "new" only for a pattern that appeared after the store had been watching for a while: on a
+  // fresh store everything is first seen today, and calling steady noise new would mislead.
+  const appearedLate = sig.firstSeen - ev.observedSince > HOUR_MS;
+  lines.push(firstAge <= opts.lookbackMs
+    ? `${appearedLate ? 'new: ' : ''}first seen ${ago(firstAge)}`
+    : `first seen ${ago(firstAge)}, last seen ${ago(now - sig.lastSeen)}`);
   if (ev.newHosts > 0 && hosts.length > 1) lines.push(`spreading: reached ${plural(ev.newHosts, 'new host')} recently`);
   if (ev.baselineCount > 0 && b.novelty > 0.2) {
     const ratio = (sig.windowCount / Math.max(1, opts.lookbackMs / HOUR_MS)) / (ev.baselineCount / ev.baselineHours);

@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../config/load.js';
-import { composeDigest, renderText, digestToWire } from '../../digest/compose.js';
-import { computeCandidates } from '../../signals/score.js';
+import { renderText, digestToWire } from '../../digest/compose.js';
+import { composeFromStore } from '../../digest/run.js';
 import { scoringOptions } from '../../daemon/daemon.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { generateDemoLogs } from '../../../fixtures/demo/generate.js';
@@ -29,8 +29,10 @@ export const demoCommand: Command = {
       const summary = await ingestSources(loaded, files, { format: 'syslog', storePath });
       const store = new SqliteStore(storePath, { readonly: true });
       try {
-        const cands = computeCandidates(store, scoringOptions(loaded.config), now);
-        const digest = composeDigest(cands, { name: 'demo', minAttention: 'background', maxItems: 10, lookbackMs: loaded.config.scoring.lookback }, now);
+        const digest = composeFromStore(store, scoringOptions(loaded.config), {
+          name: 'demo', schedule: '', receivers: [], min_attention: 'background', max_items: 10,
+          lookback: loaded.config.scoring.lookback, send_empty: true, escalation_factor: 2,
+        }, now);
         if (values.json) printJson({ ingest: summary, digest: digestToWire(digest) });
         else {
           process.stdout.write(`demo: ${summary.lines_read} sample lines from ${files.length} files → ${summary.signatures_total} signatures\n\n`);
