@@ -96,10 +96,10 @@ export const configSchema = z.object({
   }).strict().default({ path: '.brainstem/brainstem.db', retention_days: 14 }),
   pipeline: z.object({
     batch_size: z.number().int().min(1).max(100_000).default(4000).describe('Most envelopes per transaction (emits are never split); under load batches grow to this size, which amortizes index page writes'),
-    flush_interval: duration('Longest wait before a partial batch is committed').default(200),
+    flush_interval: duration('How long an emit may wait for more to join its batch when the writer is idle (0: commit at once; batches still grow to batch_size while a write is in progress)').default(0),
     queue_capacity: z.number().int().min(1).default(20_000).describe('Envelopes queued before connectors are slowed down'),
     utc: z.boolean().default(false).describe('Read year-less syslog timestamps as UTC instead of the host zone'),
-  }).strict().default({ batch_size: 4000, flush_interval: 200, queue_capacity: 20_000, utc: false }),
+  }).strict().default({ batch_size: 4000, flush_interval: 0, queue_capacity: 20_000, utc: false }),
   miner: z.object({
     similarity: z.number().min(0).max(1).optional().describe('Share of equal tokens for a line to join a template'),
     depth: z.number().int().min(1).max(10).optional().describe('Leading tokens used to route lines'),

@@ -17,7 +17,10 @@ export interface BatchWriter {
 export interface PipelineOptions {
   /** Envelopes per transaction (an emit is never split across transactions). */
   batchSize: number;
-  /** Longest time an emit waits for its batch to fill before it is committed anyway. */
+  /**
+   * How long an emit may wait for more to join its batch when the writer is idle. 0 (default):
+   * commit at once; batches still grow to `batchSize` while a write is in progress.
+   */
   flushMs: number;
   /** Envelopes queued before `emit` waits for room (backpressure). */
   queueCapacity: number;
@@ -28,7 +31,7 @@ export interface PipelineOptions {
   now?: () => number;
 }
 
-export const DEFAULT_PIPELINE_OPTIONS = { batchSize: 4000, flushMs: 200, queueCapacity: 20_000 };
+export const DEFAULT_PIPELINE_OPTIONS = { batchSize: 4000, flushMs: 0, queueCapacity: 20_000 };
 
 /** Who is emitting: the connector's name and its plugin type. */
 export interface EmitSource {
@@ -113,9 +116,13 @@ export class Pipeline {
     for (const w of this.waitingForRoom.splice(0)) w();
   }
 
+  /**
+   * Group commit: when no write is in progress, a batch starts at once (or after `flushMs` when
+   * that is set, to gather more); while one is, emits accumulate and go in the next batch.
+   */
   private schedule(): void {
     if (this.running) return;
-    if (this.queued >= this.opts.batchSize || this.queue.length > 0 && this.queued === 0) {
+    if (this.opts.flushMs === 0 || this.queued >= this.opts.batchSize || this.queue.length > 0 && this.queued === 0) {
       this.start();
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.start(), this.opts.flushMs);
@@ -175,6 +182,13 @@ export class Pipeline {
     let inFlight: Promise<boolean> | undefined;
     try {
       while (this.queue.length > 0) {
+        // Less than a full batch waiting: let the commit in flight finish first, so that what
+        // arrives meanwhile joins this batch. A full batch is prepared while the other commits.
+        if (inFlight && this.queued < this.opts.batchSize) {
+          const ok = await inFlight;
+          inFlight = undefined;
+          if (!ok || this.queue.length === 0) continue;
+        }
         const items = this.take();
         let batch: WriteBatch;
         try {
