@@ -213,7 +213,14 @@ export class SyslogReceiver implements Connector {
     };
 
     if (this.config.idle_timeout > 0) {
-      socket.setTimeout(this.config.idle_timeout * 1000, () => {
+      const idleMs = this.config.idle_timeout * 1000;
+      socket.setTimeout(idleMs);
+      socket.on('timeout', () => {
+        // Paused by our own backpressure is not idle: wait another period.
+        if (paused) {
+          socket.setTimeout(idleMs);
+          return;
+        }
         this.ctx.logger.info({ remote: sender, protocol, buffered: decoder.buffered }, 'syslog: idle TCP peer disconnected');
         socket.destroy();
       });

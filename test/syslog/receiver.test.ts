@@ -67,7 +67,8 @@ describe('TCP backpressure', () => {
       received += envs.length;
       return hold ? new Promise<void>((r) => held.push(r)) : Promise.resolve();
     });
-    const receiver = plugin.create(syslogSchema.parse({ listen: [{ protocol: 'tcp', port: 0 }] }) as never, ctx) as SyslogReceiver;
+    // idle_timeout 1 s: a socket paused by backpressure must not count as an idle peer
+    const receiver = plugin.create(syslogSchema.parse({ listen: [{ protocol: 'tcp', port: 0 }], idle_timeout: 1 }) as never, ctx) as SyslogReceiver;
     await receiver.start();
     const port = receiver.bound[0]!.port;
     const total = 400_000;
@@ -93,6 +94,9 @@ describe('TCP backpressure', () => {
     // paused with most of the stream still unread: the sender is held back, not buffered in memory
     expect(received).toBeLessThan(total / 2);
     expect(written).toBeLessThan(total);
+    // stay paused for more than two idle periods: the connection must survive it
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(client.destroyed).toBe(false);
 
     hold = false;
     for (const r of held.splice(0)) r();
