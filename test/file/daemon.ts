@@ -33,7 +33,7 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.config = path.join(opts.dir, 'brainstem.yaml');
     const conn = JSON.stringify({ name: 'files', type: 'file', ...opts.connector });
-    writeFileSync(this.config, `tenant_id: test\nstorage: { path: ${JSON.stringify(path.join(opts.dir, 'b.db'))} }\nconnectors:\n  - ${conn}\n`);
+    writeFileSync(this.config, `tenant_id: test\nstorage: { path: ${JSON.stringify(path.join(opts.dir, 'b.db'))} }\napi: { enabled: false }\nconnectors:\n  - ${conn}\n`);
   }
 
   start(): void {
