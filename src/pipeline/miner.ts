@@ -158,7 +158,7 @@ export class TemplateMiner {
       const t = best.cluster.tokens;
       const bs = best.shape;
       for (let i = 0; i < t.length; i++) {
-        if (t[i] === tokens[i] || t[i] === WILDCARD || bs[i] === SLOT && shape[i] === SLOT) continue;
+        if (t[i] === tokens[i] || t[i] === WILDCARD || (bs[i] === SLOT && shape[i] === SLOT)) continue;
         let general: string = WILDCARD;
         if (bs[i] === shape[i]) {
           // Same key, different value: keep the key (`uid=<*>`).
@@ -174,8 +174,8 @@ export class TemplateMiner {
     }
     const template = tokens.join(' ');
     let key = clusterKey(service, template);
-    // Two clusters can share a first template only when the first was created in another miner
-    // state (a key collision is otherwise negligible), so derive a distinct key deterministically.
+    // A line always fits the cluster created from the same text, so a clash here means a hash
+    // collision or a record restored from elsewhere: derive a distinct key deterministically.
     for (let n = 1; this.byKey.has(key); n++) key = clusterKey(service, `${template}\u0000${n}`);
     const cluster: Cluster = { key, service, tokens: tokens.slice() };
     const entry: Entry = { cluster, shape, count: 1 };
