@@ -103,7 +103,8 @@ export const configSchema = z.object({
   miner: z.object({
     similarity: z.number().min(0).max(1).optional().describe('Share of equal tokens for a line to join a template'),
     depth: z.number().int().min(1).max(10).optional().describe('Leading tokens used to route lines'),
-    max_children: z.number().int().min(2).optional().describe('Children per routing node'),
+    max_children: z.number().int().min(2).optional().describe('Accepted for compatibility; routing no longer caps children'),
+    settled: z.number().int().min(1).optional().describe("Lines after which a template's unchanged tokens count as fixed text"),
   }).strict().default({}),
   scoring: z.object({
     lookback: duration('Window scores are computed over').default(86_400_000),

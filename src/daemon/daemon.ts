@@ -22,6 +22,7 @@ export function minerOptions(cfg: LoadedConfig['config']) {
     ...(m.similarity !== undefined ? { similarity: m.similarity } : {}),
     ...(m.depth !== undefined ? { depth: m.depth } : {}),
     ...(m.max_children !== undefined ? { maxChildren: m.max_children } : {}),
+    ...(m.settled !== undefined ? { settled: m.settled } : {}),
   };
 }
 

@@ -231,7 +231,7 @@ export class SqliteStore {
   }
 
   loadClusters(): ClusterRecord[] {
-    return this.stmt('SELECT signature_key AS key, service, template FROM signatures').all() as ClusterRecord[];
+    return this.stmt('SELECT signature_key AS key, service, template, occurrence_count AS count FROM signatures').all() as ClusterRecord[];
   }
 
   listEvents(q: EventQuery = {}): StoredEvent[] {
