@@ -3,7 +3,8 @@
 // of the same file; (2) latency — lines appended at 5,000 lines/s for 30 s, p50/p99 from the
 // write to the commit (observed by polling the store read-only).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { samplePeakRss } from './measure.js';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,19 +33,13 @@ function startDaemon(cfg: string): { child: ChildProcess; peakMb: () => number; 
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`daemon exited ${code ?? signal}:\n${log}`);
   });
-  let peakKb = 0;
-  const timer = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peakKb = Math.max(peakKb, Number(m[1]));
-    } catch { /* exited */ }
-  }, 50);
+  const rss = samplePeakRss(child.pid!);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     child,
-    peakMb: () => peakKb / 1024,
+    peakMb: rss.peakMb,
     stop: async () => {
-      clearInterval(timer);
+      rss.stop();
       child.kill('SIGTERM');
       await exited;
     },

@@ -2,11 +2,12 @@
 // end to end (a child process, committed SQLite). Prints lines/s, MB/s, peak RSS, and the
 // time `cat > /dev/null` takes over the same file for scale.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEMPLATE_COUNT, writeSyslogCorpus } from './corpus.js';
+import { samplePeakRss } from './measure.js';
 
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -15,20 +16,13 @@ export function measure(cmd: string, args: string[], opts: { cwd?: string } = {}
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
-    let peakKb = 0;
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch { /* exited */ }
-    };
-    const timer = setInterval(sample, 50);
+    const rss = samplePeakRss(child.pid!);
     child.on('error', reject);
     child.on('exit', (code) => {
-      clearInterval(timer);
-      resolve({ ms: performance.now() - t0, peakMb: peakKb / 1024, stdout, code: code ?? 1 });
+      rss.stop();
+      resolve({ ms: performance.now() - t0, peakMb: rss.peakMb(), stdout, code: code ?? 1 });
     });
   });
 }

@@ -2,7 +2,8 @@
 // Prints wall time, events/s and peak RSS twice: the connector alone (emit only counts) and
 // end to end through the daemon (`brainstem run`, pipeline + SQLite) until `stats` shows them all.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { samplePeakRss } from './measure.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,13 +78,7 @@ async function throughDaemon(): Promise<void> {
   const child = spawn(process.execPath, [CLI, 'run', '-c', cfg], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  let peakKb = 0;
-  const sampler = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peakKb = Math.max(peakKb, Number(m[1]));
-    } catch { /* exited */ }
-  }, 50);
+  const rss = samplePeakRss(child.pid!);
   try {
     let stored = 0;
     const deadline = Date.now() + 300_000;
@@ -95,9 +90,9 @@ async function throughDaemon(): Promise<void> {
     const reqs = fake.listRequests();
     const gaps = reqs.slice(1).map((r, i) => r.atMs - reqs[i]!.atMs).sort((a, b) => a - b);
     console.log(`  (first→last request ${((reqs.at(-1)!.atMs - reqs[0]!.atMs) / 1000).toFixed(2)} s; median gap between pages ${gaps[gaps.length >> 1]} ms)`);
-    console.log(`  through the daemon ${secs.toFixed(2)} s  ${Math.round(ALERTS / secs).toLocaleString('en')} events/s  ${fake.listRequests().length} requests  peak RSS ${(peakKb / 1024).toFixed(0)} MB (daemon; includes start-up and ≤200 ms stats polling)`);
+    console.log(`  through the daemon ${secs.toFixed(2)} s  ${Math.round(ALERTS / secs).toLocaleString('en')} events/s  ${fake.listRequests().length} requests  peak RSS ${rss.peakMb().toFixed(0)} MB (daemon; includes start-up and ≤200 ms stats polling)`);
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     await fake.close();

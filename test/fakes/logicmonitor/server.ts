@@ -434,16 +434,8 @@ export async function startFakeLogicMonitor(opts: FakeOptions = {}): Promise<Fak
 }
 
 /** Deterministic PRNG (mulberry32) so generated alerts are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded as seededRandom } from '../../../fixtures/demo/generate.js';
+export { seededRandom };
 
 const DATASOURCES = [
   { template: 'Linux CPU', instance: 'cpu', datapoint: 'CPUBusyPercent', threshold: '> 90', value: () => 90 },
