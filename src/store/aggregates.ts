@@ -15,7 +15,6 @@ const MINUTE_MS = 60_000;
  * about one row per event. Precursor pairing works in horizons of tens of minutes, so 5 is enough.
  */
 export const ACTIVITY_SLOT_MINUTES = 5;
-const SEP = '\u0000';
 
 interface Span { n: number; min: number; max: number }
 
@@ -68,7 +67,8 @@ export class Aggregates {
       perHost.set(host, (perHost.get(host) ?? 0) + 1);
       const change = detectStateChange(e.message, e.metadata, e.correlationKeys);
       if (change) {
-        const tk = `${minute}${SEP}${host}${SEP}${change.subject}${SEP}${key}${SEP}${change.polarity}`;
+        // JSON, not a separator: hosts and subjects may contain any character (even NUL)
+        const tk = JSON.stringify([minute, host, change.subject, key, change.polarity]);
         this.transitions.set(tk, (this.transitions.get(tk) ?? 0) + 1);
       }
     }
@@ -97,8 +97,8 @@ export class Aggregates {
     const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
     for (const [k, n] of this.transitions) {
-      const [minute, host, subject, key, polarity] = k.split(SEP) as [string, string, string, string, string];
-      transUp.run(Number(minute), host, subject, key, Number(polarity), n);
+      const [minute, host, subject, key, polarity] = JSON.parse(k) as [number, string, string, string, number];
+      transUp.run(minute, host, subject, key, polarity, n);
     }
     store.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregated_through', ?)
       ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)`).run(this.throughId);

@@ -121,6 +121,7 @@ describe('brainstem CLI (built, as a child process)', () => {
       expect(await d.stop('SIGTERM')).toBe(0);
     }
     const d = startDaemon(cfg);
+    await d.ready;
     await waitFor(() => cliJson<any>(['stats', '-c', cfg]).connectors.find((c: any) => c.connector === 'seq')?.stored >= 3000, 'all 3000 lines');
     expect(await d.stop('SIGINT')).toBe(0);
     const nums = seqNumbers(cfg, 'term');
@@ -136,6 +137,7 @@ describe('brainstem CLI (built, as a child process)', () => {
       await d.stop('SIGKILL');
     }
     const d = startDaemon(cfg);
+    await d.ready;
     await waitFor(() => cliJson<any>(['stats', '-c', cfg]).connectors.find((c: any) => c.connector === 'seq')?.stored >= 4000, 'all 4000 lines');
     await d.stop();
     const nums = seqNumbers(cfg, 'kill');
@@ -151,6 +153,7 @@ describe('brainstem CLI (built, as a child process)', () => {
       '',
     ].join('\n'));
     const d = startDaemon(cfg);
+    await d.ready;
     const stats = await waitFor(() => {
       const s = cliJson<any>(['stats', '-c', cfg]);
       const bad = s.connectors.find((c: any) => c.connector === 'bad');

@@ -147,4 +147,16 @@ describe('pipeline and store', () => {
     const s3 = new SqliteStore(path); // nothing folded in twice
     expect(s3.listSignatures()[0]!.occurrenceCount).toBe(12);
   });
+
+  it('aggregates hosts and subjects containing any character, NUL included', async () => {
+    const { store, pipeline } = setup();
+    await pipeline.submit(source, [
+      { messageRaw: 'link eth0 down', host: 'odd\u0000host' },
+      { messageRaw: 'link eth0 up', host: 'odd\u0000host' },
+    ]);
+    expect(store.totals().events).toBe(2);
+    const hosts = store.signatureWindow(0).flatMap((s) => s.hosts.map((h) => h.host));
+    expect(hosts).toContain('odd\u0000host');
+    expect(store.db.prepare('SELECT count(*) FROM state_transitions').pluck().get()).toBe(2);
+  });
 });
