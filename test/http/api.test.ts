@@ -53,6 +53,22 @@ api: { listen: 127.0.0.1:0, token: ${TOKEN}, max_body_bytes: 65536 }
     expect(storedEvents(db).filter((e) => e.message_raw === 'x')).toHaveLength(0);
   });
 
+  it('accepts NDJSON posted by curl, the client operators use, and answers only after commit', () => {
+    const body = ndjson([
+      { message_raw: 'curl pushed disk /dev/sdc1 full', host: 'curl-host', severity: 'err' },
+      { message_raw: 'curl pushed disk /dev/sdd1 full', host: 'curl-host', severity: 'err' },
+    ]);
+    const r = spawnSync('curl', ['-sS', '-w', '\n%{http_code}', '-X', 'POST', `${d.base}/v1/events`,
+      '-H', `Authorization: Bearer ${TOKEN}`, '-H', 'Content-Type: application/x-ndjson', '--data-binary', '@-'],
+    { input: body, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const [json, code] = r.stdout.trim().split('\n');
+    expect(code).toBe('200');
+    expect(JSON.parse(json!)).toMatchObject({ accepted: 2 });
+    // 200 came after the commit: the rows are already in the store
+    expect(storedEvents(db).filter((e) => e.message_raw.startsWith('curl pushed'))).toHaveLength(2);
+  });
+
   it('gives every response a request id, echoing a sane one the client sent', async () => {
     const a = await get('/healthz');
     expect(a.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
