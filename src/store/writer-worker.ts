@@ -16,7 +16,7 @@ export interface WriterReply {
   error?: { message: string; code?: string };
 }
 
-const store = new SqliteStore((workerData as { path: string }).path);
+const store = new SqliteStore((workerData as { path: string }).path, { writer: true });
 // Apply the hot aggregates about once a second (see SqliteStore.aggregateIntervalMs), and also
 // when batches stop arriving.
 store.aggregateIntervalMs = 1000;
