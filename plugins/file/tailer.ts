@@ -19,8 +19,12 @@ const READ_CHUNK = 64 * 1024;
 /** An emit is cut at whichever comes first. */
 const BATCH_LINES = 1000;
 const BATCH_BYTES = 1024 * 1024;
-/** Emits awaiting commit before reading pauses: overlap reading with committing, bounded. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Emits awaiting commit before reading pauses: enough for the pipeline to parse one batch while
+ * the writer thread commits the previous one (as `brainstem ingest` does), and still bounded
+ * (at most 16 × 1 MiB of lines held).
+ */
+export const MAX_IN_FLIGHT = 16;
 /** Requested rescans (file created/removed) are coalesced to at most one per this many ms. */
 const MIN_RESCAN_MS = 50;
 /** Renamed/deleted files are not in the watched set: stat them this often while they drain. */
