@@ -1,5 +1,6 @@
 // The canonical event (envelope + what the pipeline derived) and its wire form (design.md §4).
 import type { RawEnvelope } from '../plugin/contract.js';
+import type { StateChange } from '../signals/state.js';
 
 export interface CanonicalEvent {
   tenantId: string;
@@ -28,6 +29,11 @@ export interface CanonicalEvent {
   signatureKey: string;
   /** The store's JSON of the object fields, when already built (by the writer-thread codec). */
   fieldsJson?: string | null;
+  /**
+   * The failure/recovery this event states, when already detected (null: none) — the codec does
+   * it on the parsing thread so the writer thread only folds the result in.
+   */
+  stateChange?: StateChange | null;
 }
 
 /** A stored event as read back. */

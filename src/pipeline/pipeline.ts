@@ -12,6 +12,20 @@ import type { WriteBatch } from '../store/types.js';
 export interface BatchWriter {
   /** Commit the batch in one transaction; resolves after commit. */
   write(batch: WriteBatch): Promise<void>;
+  /**
+   * Present on writers that commit in the order written and, after a failed write, reject every
+   * further write (as `StaleBatchError`) until `resume()`: the pipeline may then keep two batches
+   * in flight, because none can commit on top of a failed one.
+   */
+  resume?(): void;
+}
+
+/** A batch refused because one written before it failed (it was fingerprinted against lost state). */
+export class StaleBatchError extends Error {
+  readonly code = 'STALE_BATCH';
+  constructor() {
+    super('an earlier batch failed to commit; retry');
+  }
 }
 
 export interface PipelineOptions {
@@ -60,6 +74,8 @@ export interface PipelineCounters {
 export class Pipeline {
   private queue: Pending[] = [];
   private queued = 0;
+  /** Of those, not yet taken into a batch. */
+  private waiting = 0;
   private waitingForRoom: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -95,6 +111,7 @@ export class Pipeline {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ source, envelopes, checkpoint, hasCheckpoint, resolve, reject });
       this.queued += envelopes.length;
+      this.waiting += envelopes.length;
       this.schedule();
     });
   }
@@ -144,6 +161,7 @@ export class Pipeline {
       items.push(p);
       n += p.envelopes.length;
     }
+    this.waiting -= n;
     return items;
   }
 
@@ -175,20 +193,24 @@ export class Pipeline {
   }
 
   /**
-   * Process the queue: prepare batch k+1 while batch k commits (the writer may be another
-   * thread), keeping at most one write in flight so memory stays bounded.
+   * Process the queue: prepare the next batch while earlier ones commit (the writer may be
+   * another thread). Writers that refuse writes after a failure (`resume`) get up to two batches,
+   * so the writer thread finds the next one waiting when it finishes a commit; others get one,
+   * and a batch prepared meanwhile is only handed over once the one before it has committed.
+   * Either way memory stays bounded.
    */
   private async drain(): Promise<void> {
-    let inFlight: Promise<boolean> | undefined;
+    const maxWrites = this.writer.resume ? 2 : 1;
+    const inFlight: Array<Promise<boolean>> = [];
     try {
       while (this.queue.length > 0) {
-        // Less than a full batch waiting: let the commit in flight finish first, so that what
-        // arrives meanwhile joins this batch. A full batch is prepared while the other commits.
-        if (inFlight && this.queued < this.opts.batchSize) {
-          const ok = await inFlight;
-          inFlight = undefined;
-          if (!ok || this.queue.length === 0) continue;
+        // Less than a full batch waiting: let the commits in flight finish first, so that what
+        // arrives meanwhile joins this batch. A full batch is prepared while one commits (and
+        // while a second waits for it, with a resumable writer).
+        while (inFlight.length >= 2 || (inFlight.length > 0 && this.waiting < this.opts.batchSize)) {
+          await inFlight.shift();
         }
+        if (this.queue.length === 0) break;
         const items = this.take();
         let batch: WriteBatch;
         try {
@@ -197,14 +219,14 @@ export class Pipeline {
           this.settle(items, err as Error);
           continue;
         }
-        if (inFlight && !(await inFlight)) {
+        if (maxWrites === 1 && inFlight.length > 0 && !(await inFlight.shift())) {
           // the previous batch failed: this one was fingerprinted against state that was rolled back
-          this.settle(items, new Error('an earlier batch failed to commit; retry'));
+          this.settle(items, new StaleBatchError());
           continue;
         }
-        inFlight = this.commit(items, batch);
+        inFlight.push(this.commit(items, batch));
       }
-      if (inFlight) await inFlight;
+      for (const w of inFlight) await w;
     } finally {
       this.running = undefined;
       if (this.queue.length > 0) this.schedule();
@@ -216,8 +238,12 @@ export class Pipeline {
     try {
       await this.writer.write(batch);
     } catch (err) {
-      this.logger.error({ err, events: batch.events.length }, 'batch commit failed');
-      this.onWriteFailure?.();
+      if (!(err instanceof StaleBatchError || (err as { code?: string }).code === 'STALE_BATCH')) {
+        this.logger.error({ err, events: batch.events.length }, 'batch commit failed');
+        // rebuild from what is committed, then let the writer take batches prepared from now on
+        this.onWriteFailure?.();
+        this.writer.resume?.();
+      }
       this.settle(items, err as Error);
       return false;
     }

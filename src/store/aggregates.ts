@@ -65,7 +65,7 @@ export class Aggregates {
       let perHost = s.minutes.get(slot);
       if (!perHost) s.minutes.set(slot, (perHost = new Map()));
       perHost.set(host, (perHost.get(host) ?? 0) + 1);
-      const change = detectStateChange(e.message, e.metadata, e.correlationKeys);
+      const change = e.stateChange !== undefined ? e.stateChange : detectStateChange(e.message, e.metadata, e.correlationKeys);
       if (change) {
         // JSON, not a separator: hosts and subjects may contain any character (even NUL)
         const tk = JSON.stringify([minute, host, change.subject, key, change.polarity]);

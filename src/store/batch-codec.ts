@@ -1,8 +1,10 @@
 // The form a batch crosses to the writer thread in: columns of primitives instead of one object
 // per event. Structured clone copies columns about twice as fast as objects, and the events'
-// JSON column is built here, once, on the thread that has spare time.
+// JSON column and each event's state change (for the aggregates) are computed here, once, on the
+// thread that has spare time.
 import type { CanonicalEvent } from '../pipeline/event.js';
 import type { WriteBatch } from './types.js';
+import { detectStateChange, type StateChange } from '../signals/state.js';
 
 /** Per event, in this order: the string (or null) columns. */
 const STR = ['tenantId', 'connector', 'sourceType', 'host', 'service', 'severity', 'facility', 'assetId',
@@ -16,8 +18,8 @@ export interface EncodedBatch {
   strings: Array<string | null>;
   /** The events table's `fields` JSON, or null. */
   fields: Array<string | null>;
-  /** metadata and correlation keys where present (the aggregates read them), else null. */
-  state: Array<[Record<string, unknown> | undefined, Record<string, string> | undefined] | null>;
+  /** The failure/recovery each event states (the state_transitions aggregate), or null. */
+  state: Array<StateChange | null>;
   rest: Omit<WriteBatch, 'events'>;
 }
 
@@ -44,7 +46,7 @@ export function encodeBatch(batch: WriteBatch): EncodedBatch {
     const base = i * W;
     for (let j = 0; j < W; j++) strings[base + j] = (e[STR[j]!] as string | undefined) ?? null;
     fields[i] = fieldsJson(e);
-    state[i] = e.metadata || e.correlationKeys ? [e.metadata, e.correlationKeys] : null;
+    state[i] = e.stateChange !== undefined ? e.stateChange : detectStateChange(e.message, e.metadata, e.correlationKeys) ?? null;
   }
   const { events: _events, ...rest } = batch;
   return { n, ts, receivedAt, strings, fields, state, rest };
@@ -56,14 +58,13 @@ export function decodeBatch(enc: EncodedBatch): WriteBatch {
   for (let i = 0; i < enc.n; i++) {
     const s = enc.strings;
     const b = i * W;
-    const st = enc.state[i];
     events[i] = {
       tenantId: s[b]!, connector: s[b + 1]!, sourceType: s[b + 2]!, host: s[b + 3] ?? undefined, service: s[b + 4] ?? undefined,
       severity: s[b + 5] ?? undefined, facility: s[b + 6] ?? undefined, assetId: s[b + 7] ?? undefined,
       sourcePath: s[b + 8] ?? undefined, messageRaw: s[b + 9]!, message: s[b + 10]!, messageNormalized: s[b + 11]!,
       signatureKey: s[b + 12]!, parseError: s[b + 13] ?? undefined,
       ts: enc.ts[i]!, timestamp: '', receivedAt: enc.receivedAt[i]!,
-      metadata: st?.[0], correlationKeys: st?.[1], ingestMetadata: {}, fieldsJson: enc.fields[i]!,
+      ingestMetadata: {}, fieldsJson: enc.fields[i]!, stateChange: enc.state[i]!,
     };
   }
   return { events, ...enc.rest };

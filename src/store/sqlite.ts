@@ -75,9 +75,10 @@ export class SqliteStore {
       }
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      // The batch writer gets a larger page cache: it keeps the random inserts into the
-      // signature index cheap. Other connections (readers, status updates) keep the default.
-      if (opts.writer) this.db.pragma('cache_size = -65536');
+      // The batch writer gets a larger page cache (16 MiB): it keeps the random inserts into the
+      // signature index cheap. 64 MiB measured no faster with 16 KiB pages and cost 60 MB of RSS.
+      // Other connections (readers, status updates) keep the default.
+      if (opts.writer) this.db.pragma('cache_size = -16384');
       this.db.pragma('wal_autocheckpoint = 1000');
       this.db.pragma('foreign_keys = ON');
       this.migrate();

@@ -6,7 +6,8 @@ import { decodeBatch, type EncodedBatch } from './batch-codec.js';
 
 export interface WriterRequest {
   id: number;
-  op: 'write' | 'close';
+  /** write a batch; resume taking batches after a failed one; close the store. */
+  op: 'write' | 'resume' | 'close';
   batch?: EncodedBatch;
 }
 
@@ -27,11 +28,27 @@ const idleFlush = setInterval(() => {
     // retried on the next tick or batch; a crash is repaired at the next open
   }
 }, 1000);
+/**
+ * After a failed write, batches already posted were fingerprinted against state that was rolled
+ * back: refuse them (STALE_BATCH) until the pipeline has rebuilt its state and sends `resume`.
+ */
+let failed = false;
 parentPort!.on('message', (req: WriterRequest) => {
+  if (req.op === 'resume') {
+    failed = false;
+    return;
+  }
   let reply: WriterReply;
   try {
-    if (req.op === 'write') store.writeBatch(decodeBatch(req.batch!));
-    else {
+    if (req.op === 'write') {
+      if (failed) throw Object.assign(new Error('an earlier batch failed to commit; retry'), { code: 'STALE_BATCH' });
+      try {
+        store.writeBatch(decodeBatch(req.batch!));
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    } else {
       clearInterval(idleFlush);
       store.close();
     }

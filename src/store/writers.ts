@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BatchWriter } from '../pipeline/pipeline.js';
+import { StaleBatchError, type BatchWriter } from '../pipeline/pipeline.js';
 import type { SqliteStore } from './sqlite.js';
 import type { WriteBatch } from './types.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
@@ -14,9 +14,19 @@ export interface ClosableWriter extends BatchWriter {
 }
 
 export class InlineWriter implements ClosableWriter {
+  private failed = false;
   constructor(private readonly store: SqliteStore) {}
   async write(batch: WriteBatch): Promise<void> {
-    this.store.writeBatch(batch);
+    if (this.failed) throw new StaleBatchError();
+    try {
+      this.store.writeBatch(batch);
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+  resume(): void {
+    this.failed = false;
   }
   async close(): Promise<void> {}
 }
@@ -39,6 +49,7 @@ export class WorkerWriter implements ClosableWriter {
       if (!p) return;
       this.pending.delete(r.id);
       if (r.ok) p.resolve();
+      else if (r.error?.code === 'STALE_BATCH') p.reject(new StaleBatchError());
       else p.reject(Object.assign(new Error(r.error?.message ?? 'write failed'), { code: r.error?.code }));
     });
     const failAll = (err: Error) => {
@@ -48,6 +59,10 @@ export class WorkerWriter implements ClosableWriter {
     };
     this.worker.on('error', failAll);
     this.worker.on('exit', (code) => failAll(new Error(`store writer thread exited (code ${code})`)));
+  }
+
+  resume(): void {
+    if (!this.failed) this.worker.postMessage({ op: 'resume', id: 0 } satisfies WriterRequest);
   }
 
   private request(req: Omit<WriterRequest, 'id'>): Promise<void> {
