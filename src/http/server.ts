@@ -32,6 +32,11 @@ export interface ApiBackend {
   health(): HealthReport;
   /** Queue room check for 429: true when `events` more would exceed the pipeline's capacity. */
   queueFull(events: number): boolean;
+  /**
+   * Names of the `type: http` connectors in the current config, running or not: while one of
+   * them is being (re)started a POST is answered 503 (retry), not 404.
+   */
+  configuredIngest?(): string[];
 }
 
 /** An error answered as JSON with an HTTP status and a stable code. */
@@ -231,16 +236,21 @@ export class ApiServer {
   }
 
   private async postEvents(req: IncomingMessage, url: URL): Promise<Reply> {
-    const names = this.backend.ingest.names();
+    const configured = this.backend.configuredIngest?.();
+    const names = [...new Set([...this.backend.ingest.names(), ...(configured ?? [])])].sort();
     const wanted = url.searchParams.get('connector');
     if (!wanted && names.length > 1) {
       throw new ApiError(400, 'CONNECTOR_REQUIRED', `several http connectors are configured (${names.join(', ')}); add ?connector=<name>`);
     }
+    if (wanted && configured && !names.includes(wanted)) {
+      throw new ApiError(404, 'UNKNOWN_CONNECTOR', `no http connector named "${wanted}" is configured${names.length ? ` (there is ${names.join(', ')})` : ''}`);
+    }
     const name = wanted ?? names[0];
     const endpoint = name ? this.backend.ingest.get(name) : undefined;
     if (!endpoint) {
-      throw wanted || names.length > 0
-        ? new ApiError(503, 'CONNECTOR_UNAVAILABLE', `http connector "${wanted}" is not running; retry later`, {}, { 'Retry-After': '1' })
+      // configured but not running (starting, restarting after a reload or a failure): retry
+      throw name
+        ? new ApiError(503, 'CONNECTOR_UNAVAILABLE', `http connector "${name}" is not running; retry later`, {}, { 'Retry-After': '1' })
         : new ApiError(404, 'INGEST_DISABLED', 'no connector of type http is configured (add `- { name: api, type: http }` to connectors)');
     }
     const body = await this.readBody(req);

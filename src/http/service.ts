@@ -85,6 +85,7 @@ export class HttpApiService implements DaemonService {
         health: () => daemonHealth(this.daemon),
         // the pipeline's own rule: a batch always fits an empty queue
         queueFull: (n) => this.daemon.pipeline.depth > 0 && this.daemon.pipeline.depth + n > capacity(),
+        configuredIngest: () => this.daemon.loaded.config.connectors.filter((c) => c.type === 'http').map((c) => c.name),
       },
       this.daemon.logger.child({ component: 'http' }),
     );
