@@ -34,7 +34,7 @@ export function enforceMaxBytes(store: SqliteStore, maxBytes: number, limit: num
   const { liveBytes } = storeSizes(store);
   const threshold = draining ? maxBytes * CAP_LOW_WATER : maxBytes;
   if (liveBytes <= threshold) return 0;
-  return store.stmt('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY ts, id LIMIT ?)').run(limit).changes;
+  return store.deleteOldestEvents(limit);
 }
 
 /**

@@ -3,7 +3,8 @@
 // while new rows are written (no OFFSET that shifts under inserts).
 import { eventToWire } from '../pipeline/event.js';
 import { candidateToWire } from '../signals/score.js';
-import { signatureToWire } from '../cli/commands/query.js';
+import { incidentToWire, rowToIncident } from '../signals/memory.js';
+import { signatureToWire } from '../pipeline/fingerprint.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -82,33 +83,11 @@ export function candidatesPage(store: SqliteStore, limit: number, cursor: string
     (c) => [c.scoreTotal, c.id]);
 }
 
-interface IncidentRow {
-  id: number; title: string; summary: string; incident_type: string; source_candidate_ids: string; signature_keys: string;
-  recurrence_count: number; confidence: number; metadata: string; created_at: number; updated_at: number;
-}
-
-const parseJson = (s: string, fallback: unknown): unknown => {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return fallback;
-  }
-};
-
-export function incidentToWire(r: IncidentRow): Record<string, unknown> {
-  return {
-    id: r.id, title: r.title, summary: r.summary, incident_type: r.incident_type,
-    source_candidate_ids: parseJson(r.source_candidate_ids, []), signature_keys: parseJson(r.signature_keys, []),
-    recurrence_count: r.recurrence_count, confidence: r.confidence, metadata: parseJson(r.metadata, {}),
-    created_at: new Date(r.created_at).toISOString(), updated_at: new Date(r.updated_at).toISOString(),
-  };
-}
-
 /** Incident memory, newest first. */
 export function incidentsPage(store: SqliteStore, limit: number, cursor: string | null): Page {
   const before = decodeCursor(cursor, ['number']);
   const rows = (before
     ? store.stmt('SELECT * FROM incident_memory WHERE id < ? ORDER BY id DESC LIMIT ?').all(before[0], limit + 1)
-    : store.stmt('SELECT * FROM incident_memory ORDER BY id DESC LIMIT ?').all(limit + 1)) as IncidentRow[];
-  return page(rows, limit, incidentToWire, (r) => [r.id]);
+    : store.stmt('SELECT * FROM incident_memory ORDER BY id DESC LIMIT ?').all(limit + 1)) as unknown[];
+  return page(rows.map(rowToIncident), limit, incidentToWire, (i) => [i.id]);
 }

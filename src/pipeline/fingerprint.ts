@@ -4,7 +4,7 @@ import { classifyFamily } from './classify.js';
 import type { PreparedEvent } from './canonicalize.js';
 import type { CanonicalEvent } from './event.js';
 import { TemplateMiner, type ClusterRecord } from './miner.js';
-import type { SignatureChange } from '../store/types.js';
+import type { SignatureChange, SignatureRow } from '../store/types.js';
 
 export class Fingerprinter {
   private changes = new Map<string, SignatureChange>();
@@ -43,4 +43,14 @@ export class Fingerprinter {
     this.miner = miner;
     miner.load(records);
   }
+}
+
+/** A stored signature in the wire format of design.md §4 (CLI `--json` and the HTTP API). */
+export function signatureToWire(s: SignatureRow): Record<string, unknown> {
+  const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : '');
+  return {
+    signature_key: s.signatureKey, event_family: s.eventFamily, normalized_pattern: s.template, service: s.service ?? null,
+    metadata: { ...s.metadata, first_template: s.firstTemplate }, occurrence_count: s.occurrenceCount,
+    first_seen: iso(s.firstSeen), last_seen: iso(s.lastSeen),
+  };
 }

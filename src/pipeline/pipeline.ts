@@ -8,6 +8,9 @@ import { canonicalize } from './canonicalize.js';
 import type { CanonicalEvent } from './event.js';
 import type { Fingerprinter } from './fingerprint.js';
 import type { WriteBatch } from '../store/types.js';
+import { StaleBatchError } from '../store/commit-latch.js';
+
+export { StaleBatchError };
 
 export interface BatchWriter {
   /** Commit the batch in one transaction; resolves after commit. */
@@ -20,13 +23,6 @@ export interface BatchWriter {
   resume?(): void;
 }
 
-/** A batch refused because one written before it failed (it was fingerprinted against lost state). */
-export class StaleBatchError extends Error {
-  readonly code = 'STALE_BATCH';
-  constructor() {
-    super('an earlier batch failed to commit; retry');
-  }
-}
 
 export interface PipelineOptions {
   /** Envelopes per transaction (an emit is never split across transactions). */
@@ -238,7 +234,7 @@ export class Pipeline {
     try {
       await this.writer.write(batch);
     } catch (err) {
-      if (!(err instanceof StaleBatchError || (err as { code?: string }).code === 'STALE_BATCH')) {
+      if (!(err instanceof StaleBatchError)) {
         this.logger.error({ err, events: batch.events.length }, 'batch commit failed');
         // rebuild from what is committed, then let the writer take batches prepared from now on
         this.onWriteFailure?.();

@@ -41,13 +41,25 @@ const ROLE_WEIGHT: Record<IncidentRole, number> = { primary: 1, companion: 0.9, 
 /** Templates sharing this much of their tokens resemble each other even under different keys. */
 const SIMILAR_TEMPLATE = 0.6;
 
-export function listIncidents(store: SqliteStore): Incident[] {
-  return (store.stmt('SELECT * FROM incident_memory ORDER BY id').all() as any[]).map((r) => ({
+/** An incident_memory row; a JSON column that does not parse reads as empty rather than failing the listing. */
+export function rowToIncident(r: any): Incident {
+  const json = <T>(s: string, fallback: T): T => {
+    try {
+      return JSON.parse(s) as T;
+    } catch {
+      return fallback;
+    }
+  };
+  return {
     id: r.id, title: r.title, summary: r.summary, incidentType: r.incident_type,
-    sourceCandidateIds: JSON.parse(r.source_candidate_ids), signatureKeys: JSON.parse(r.signature_keys),
-    recurrenceCount: r.recurrence_count, confidence: r.confidence, metadata: JSON.parse(r.metadata),
+    sourceCandidateIds: json(r.source_candidate_ids, []), signatureKeys: json(r.signature_keys, []),
+    recurrenceCount: r.recurrence_count, confidence: r.confidence, metadata: json(r.metadata, {}),
     createdAt: r.created_at, updatedAt: r.updated_at,
-  }));
+  };
+}
+
+export function listIncidents(store: SqliteStore): Incident[] {
+  return (store.stmt('SELECT * FROM incident_memory ORDER BY id').all() as any[]).map(rowToIncident);
 }
 
 export function incidentToWire(i: Incident): Record<string, unknown> {

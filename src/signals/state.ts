@@ -83,3 +83,13 @@ export function detectStateChange(
   if (subject === '') return undefined;
   return { subject, polarity: polarityOf(word) };
 }
+
+/**
+ * An event's state change: the one already detected on the parsing thread when present (null:
+ * none), else detected now (events read back from the store).
+ */
+export function eventStateChange(e: {
+  message: string; metadata?: Record<string, unknown>; correlationKeys?: Record<string, string>; stateChange?: StateChange | null;
+}): StateChange | null {
+  return e.stateChange !== undefined ? e.stateChange : detectStateChange(e.message, e.metadata, e.correlationKeys) ?? null;
+}

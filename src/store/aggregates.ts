@@ -4,7 +4,7 @@
 // distinct key per flush, so the cost follows the number of distinct keys, not the event rate.
 import type { CanonicalEvent } from '../pipeline/event.js';
 import { severityRank } from '../pipeline/classify.js';
-import { detectStateChange } from '../signals/state.js';
+import { eventStateChange } from '../signals/state.js';
 import type { SqliteStore } from './sqlite.js';
 
 export const HOUR_MS = 3_600_000;
@@ -65,7 +65,7 @@ export class Aggregates {
       let perHost = s.minutes.get(slot);
       if (!perHost) s.minutes.set(slot, (perHost = new Map()));
       perHost.set(host, (perHost.get(host) ?? 0) + 1);
-      const change = e.stateChange !== undefined ? e.stateChange : detectStateChange(e.message, e.metadata, e.correlationKeys);
+      const change = eventStateChange(e);
       if (change) {
         // JSON, not a separator: hosts and subjects may contain any character (even NUL)
         const tk = JSON.stringify([minute, host, change.subject, key, change.polarity]);

@@ -4,7 +4,7 @@
 // thread that has spare time.
 import type { CanonicalEvent } from '../pipeline/event.js';
 import type { WriteBatch } from './types.js';
-import { detectStateChange, type StateChange } from '../signals/state.js';
+import { eventStateChange, type StateChange } from '../signals/state.js';
 
 /** Per event, in this order: the string (or null) columns. */
 const STR = ['tenantId', 'connector', 'sourceType', 'host', 'service', 'severity', 'facility', 'assetId',
@@ -46,7 +46,7 @@ export function encodeBatch(batch: WriteBatch): EncodedBatch {
     const base = i * W;
     for (let j = 0; j < W; j++) strings[base + j] = (e[STR[j]!] as string | undefined) ?? null;
     fields[i] = fieldsJson(e);
-    state[i] = e.stateChange !== undefined ? e.stateChange : detectStateChange(e.message, e.metadata, e.correlationKeys) ?? null;
+    state[i] = eventStateChange(e);
   }
   const { events: _events, ...rest } = batch;
   return { n, ts, receivedAt, strings, fields, state, rest };

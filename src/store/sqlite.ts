@@ -216,6 +216,15 @@ export class SqliteStore {
     return n;
   }
 
+  /**
+   * Delete up to `limit` of the events that arrived first (the size cap); returns how many.
+   * Arrival (rowid) order, like pruneEvents: it needs no index, where ordering by `ts` sorted the
+   * whole table at every step.
+   */
+  deleteOldestEvents(limit: number): number {
+    return this.stmt('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)').run(limit).changes;
+  }
+
   /** Replace the stored candidate for each (type, signature); returns their ids. */
   saveCandidates(cands: CandidateRecord[], now: number): number[] {
     const up = this.stmt(`INSERT INTO candidates (candidate_type, signature_key, title, summary, score_total, score_breakdown,

@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite.js';
 import { decodeBatch, type EncodedBatch } from './batch-codec.js';
+import { CommitLatch } from './commit-latch.js';
 
 export interface WriterRequest {
   id: number;
@@ -28,27 +29,16 @@ const idleFlush = setInterval(() => {
     // retried on the next tick or batch; a crash is repaired at the next open
   }
 }, 1000);
-/**
- * After a failed write, batches already posted were fingerprinted against state that was rolled
- * back: refuse them (STALE_BATCH) until the pipeline has rebuilt its state and sends `resume`.
- */
-let failed = false;
+const latch = new CommitLatch();
 parentPort!.on('message', (req: WriterRequest) => {
   if (req.op === 'resume') {
-    failed = false;
+    latch.resume();
     return;
   }
   let reply: WriterReply;
   try {
-    if (req.op === 'write') {
-      if (failed) throw Object.assign(new Error('an earlier batch failed to commit; retry'), { code: 'STALE_BATCH' });
-      try {
-        store.writeBatch(decodeBatch(req.batch!));
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    } else {
+    if (req.op === 'write') latch.commit(() => store.writeBatch(decodeBatch(req.batch!)));
+    else {
       clearInterval(idleFlush);
       store.close();
     }

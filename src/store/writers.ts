@@ -3,30 +3,25 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { StaleBatchError, type BatchWriter } from '../pipeline/pipeline.js';
+import type { BatchWriter } from '../pipeline/pipeline.js';
 import type { SqliteStore } from './sqlite.js';
 import type { WriteBatch } from './types.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
 import { encodeBatch } from './batch-codec.js';
+import { CommitLatch, StaleBatchError } from './commit-latch.js';
 
 export interface ClosableWriter extends BatchWriter {
   close(): Promise<void>;
 }
 
 export class InlineWriter implements ClosableWriter {
-  private failed = false;
+  private readonly latch = new CommitLatch();
   constructor(private readonly store: SqliteStore) {}
   async write(batch: WriteBatch): Promise<void> {
-    if (this.failed) throw new StaleBatchError();
-    try {
-      this.store.writeBatch(batch);
-    } catch (err) {
-      this.failed = true;
-      throw err;
-    }
+    this.latch.commit(() => this.store.writeBatch(batch));
   }
   resume(): void {
-    this.failed = false;
+    this.latch.resume();
   }
   async close(): Promise<void> {}
 }
@@ -40,7 +35,8 @@ export class WorkerWriter implements ClosableWriter {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private failed: Error | undefined;
+  /** Set when the thread died: every request fails with it. */
+  private dead: Error | undefined;
 
   constructor(path: string) {
     this.worker = new Worker(WORKER_FILE, { workerData: { path } });
@@ -53,7 +49,7 @@ export class WorkerWriter implements ClosableWriter {
       else p.reject(Object.assign(new Error(r.error?.message ?? 'write failed'), { code: r.error?.code }));
     });
     const failAll = (err: Error) => {
-      this.failed = err;
+      this.dead = err;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
@@ -62,11 +58,11 @@ export class WorkerWriter implements ClosableWriter {
   }
 
   resume(): void {
-    if (!this.failed) this.worker.postMessage({ op: 'resume', id: 0 } satisfies WriterRequest);
+    if (!this.dead) this.worker.postMessage({ op: 'resume', id: 0 } satisfies WriterRequest);
   }
 
   private request(req: Omit<WriterRequest, 'id'>): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -79,7 +75,7 @@ export class WorkerWriter implements ClosableWriter {
   }
 
   async close(): Promise<void> {
-    if (this.failed) return;
+    if (this.dead) return;
     await this.request({ op: 'close' }).catch(() => undefined);
     await this.worker.terminate();
   }

@@ -3,17 +3,9 @@
 import { eventToWire } from '../../pipeline/event.js';
 import { computeCandidates, candidateToWire } from '../../signals/score.js';
 import { scoringOptions } from '../../daemon/daemon.js';
-import type { SignatureRow } from '../../store/types.js';
+import { signatureToWire } from '../../pipeline/fingerprint.js';
 import { outboxCounts } from '../../store/outbox.js';
 import { CliError, intOption, iso, loadConfigOrExit, openStoreReadonly, printJson, printTable, type Command } from '../common.js';
-
-export function signatureToWire(s: SignatureRow): Record<string, unknown> {
-  return {
-    signature_key: s.signatureKey, event_family: s.eventFamily, normalized_pattern: s.template, service: s.service ?? null,
-    metadata: { ...s.metadata, first_template: s.firstTemplate }, occurrence_count: s.occurrenceCount,
-    first_seen: iso(s.firstSeen), last_seen: iso(s.lastSeen),
-  };
-}
 
 export const eventsCommand: Command = {
   name: 'events',
