@@ -278,7 +278,9 @@ export class FileTailer {
       f.lastStatAt = now;
       if (fstatSync(f.fd).size !== f.splitter.pos) this.dirty.add(f.key);
     }
-    if (f.splitter.hasPartial && now - f.lastDataAt >= this.opts.partial_line_timeout_ms) this.flushPartial(f, out);
+    // a partial line is cut off only when the rest has not arrived: the file may have grown while
+    // the loop was busy (no file event yet), and then the rest is read first
+    if (f.splitter.hasPartial && now - f.lastDataAt >= this.opts.partial_line_timeout_ms && !this.grew(f)) this.flushPartial(f, out);
     if (f.joiner?.pending && now - f.lastDataAt >= this.opts.multiline!.flush_ms) f.joiner.flush(out);
     this.push(f, out, batch);
     if (!f.live && !this.dirty.has(f.key) && now - f.lastDataAt >= this.opts.rotate_wait_ms) {
@@ -289,6 +291,19 @@ export class FileTailer {
       this.push(f, out, batch);
       this.release(f);
     }
+  }
+
+  /** Has the file more bytes than were read? Then it is marked dirty (read in the next pass). */
+  private grew(f: TrackedFile): boolean {
+    if (this.dirty.has(f.key)) return true;
+    if (f.fd === undefined) return false;
+    try {
+      if (fstatSync(f.fd).size <= f.splitter.pos) return false;
+    } catch {
+      return false;
+    }
+    this.dirty.add(f.key);
+    return true;
   }
 
   /** Emit everything held for a file that ends here (rotation, deletion, truncation, timeout). */

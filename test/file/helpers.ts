@@ -110,10 +110,10 @@ export function range(prefix: string, from: number, to: number): string[] {
 }
 
 /** Start a tailer on a fake context; returns both. */
-export async function startTailer(opts: Record<string, unknown>, checkpoint?: Checkpoint, setup?: (ctx: FakeCtx) => void): Promise<{ tailer: FileTailer; ctx: FakeCtx }> {
+export async function startTailer(opts: Record<string, unknown>, checkpoint?: Checkpoint, setup?: (ctx: FakeCtx) => void, now?: () => number): Promise<{ tailer: FileTailer; ctx: FakeCtx }> {
   const ctx = fakeCtx(checkpoint);
   setup?.(ctx);
-  const tailer = new FileTailer(options(opts), ctx);
+  const tailer = new FileTailer(options(opts), ctx, now);
   await tailer.start();
   return { tailer, ctx };
 }

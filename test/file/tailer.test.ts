@@ -12,8 +12,8 @@ afterEach(async () => {
   removeTmpDirs();
 });
 
-async function tail(opts: Record<string, unknown>, checkpoint?: unknown, setup?: (ctx: FakeCtx) => void): Promise<{ tailer: FileTailer; ctx: FakeCtx }> {
-  const r = await startTailer(opts, checkpoint, setup);
+async function tail(opts: Record<string, unknown>, checkpoint?: unknown, setup?: (ctx: FakeCtx) => void, now?: () => number): Promise<{ tailer: FileTailer; ctx: FakeCtx }> {
+  const r = await startTailer(opts, checkpoint, setup, now);
   running.push(r.tailer);
   return r;
 }
@@ -71,6 +71,25 @@ describe('file tailer', () => {
     writeFileSync(path.join(dir, 'q.log'), 'no newline');
     await until(() => short.ctx.lines.length === 1, 'timed-out partial line');
     expect(short.ctx.lines).toEqual(['no newline']);
+  });
+
+  it('does not cut a partial line at its timeout when the rest has already landed in the file', async () => {
+    // The loop was busy past the timeout and no file event has come yet (polling watcher with an
+    // hour's interval, no rescan): the rest of the line is in the file and must be read first.
+    const dir = tmpDir();
+    const f = path.join(dir, 'slow.log');
+    writeFileSync(f, '');
+    let clock = Date.now();
+    const { ctx } = await tail({ paths: [f], poll: true, poll_interval_ms: 3_600_000, scan_interval_ms: 3_600_000, partial_line_timeout_ms: 100 }, undefined, undefined, () => clock);
+    appendFileSync(f, 'first\nsec');
+    clock += 100; // the next rescan is an hour away on this clock: read through the hot-file poll
+    await until(() => ctx.lines.length === 1, 'first line');
+    await new Promise((r) => setTimeout(r, 150)); // the partial 'sec' has been read and is held
+    appendFileSync(f, 'ond\n');
+    clock += 10_000; // past the partial-line timeout and out of the hot-file window
+    await until(() => ctx.lines.length >= 2, 'second line');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ctx.lines).toEqual(['first', 'second']);
   });
 
   it('finishes a file renamed away (even lines written after the rename) and reads its successor from 0', async () => {
