@@ -14,7 +14,7 @@ export class Fingerprinter {
   /** Assign the event's signature key; returns the completed event. */
   assign(p: PreparedEvent): CanonicalEvent {
     const service = p.event.service ?? '';
-    const { cluster, created, changed } = this.miner.match(service, p.tokens);
+    const { cluster, created, changed } = this.miner.match(service, p.tokens, p.event.messageNormalized);
     if (created || changed) {
       const template = cluster.tokens.join(' ');
       const prev = this.changes.get(cluster.key);

@@ -68,6 +68,9 @@ interface Entry {
 const SLOT = '\u0001';
 const KEYED = '\u0002';
 
+/** Distinct masked texts remembered by the exact-match cache (about 100 bytes each). */
+const EXACT_MAX = 100_000;
+
 /** Stable key of a cluster from the template it was created with. */
 export function clusterKey(service: string, template: string): string {
   return createHash('sha1').update(service).update('\u0000').update(template).digest('hex').slice(0, 16);
@@ -88,6 +91,14 @@ export class TemplateMiner {
   private readonly routes = new Map<string, RouteNode>();
   private readonly opts: MinerOptions;
   private readonly byKey = new Map<string, Entry>();
+  /**
+   * Masked line text → the cluster it joined, per service. A cluster's template only generalizes,
+   * so the same text fits it again without any change: a hit skips the leaf scan, and the same
+   * masked text keeps the same signature even if a cluster created later would tie with it.
+   * Cleared when clusters are loaded (they replace entries) and when it reaches EXACT_MAX texts.
+   */
+  private readonly exact = new Map<string, Map<string, Entry>>();
+  private exactSize = 0;
   private compared = 0;
 
   constructor(opts: Partial<MinerOptions> = {}) {
@@ -105,6 +116,8 @@ export class TemplateMiner {
 
   /** Restore clusters persisted by an earlier run (a record for a known key replaces it). */
   load(records: Iterable<ClusterRecord>): void {
+    this.exact.clear();
+    this.exactSize = 0;
     for (const r of records) {
       const cluster: Cluster = { key: r.key, service: r.service ?? '', tokens: r.template.split(' ') };
       const entry: Entry = { cluster, shape: shapeOf(cluster.tokens), count: r.count ?? 0 };
@@ -131,8 +144,36 @@ export class TemplateMiner {
     return this.byKey.get(key)?.cluster;
   }
 
-  /** Assign a line (already masked, split into tokens) to a cluster. */
-  match(service: string, tokens: string[]): MatchResult {
+  /**
+   * Assign a line (already masked, split into tokens) to a cluster. `text` is the tokens joined
+   * by single spaces (message_normalized) when the caller has it: a line seen before is then
+   * found by one lookup instead of a leaf scan.
+   */
+  match(service: string, tokens: string[], text?: string): MatchResult {
+    let seen: Map<string, Entry> | undefined;
+    if (text !== undefined) {
+      seen = this.exact.get(service);
+      if (!seen) this.exact.set(service, (seen = new Map()));
+      const hit = seen.get(text);
+      if (hit) {
+        hit.count++;
+        return { cluster: hit.cluster, created: false, changed: false };
+      }
+    }
+    const result = this.scan(service, tokens);
+    if (seen) {
+      if (this.exactSize >= EXACT_MAX) {
+        this.exact.clear();
+        this.exactSize = 0;
+        this.exact.set(service, seen = new Map());
+      }
+      seen.set(text!, this.byKey.get(result.cluster.key)!);
+      this.exactSize++;
+    }
+    return result;
+  }
+
+  private scan(service: string, tokens: string[]): MatchResult {
     const shape = shapeOf(tokens);
     const leaf = this.leafOf(service, shape);
     let best: Entry | undefined;

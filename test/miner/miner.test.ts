@@ -166,3 +166,32 @@ describe('TemplateMiner cost', () => {
     expect((miner.comparisons - before) / lines).toBeLessThanOrEqual(2);
   });
 });
+
+describe('TemplateMiner exact-match cache', () => {
+  it('assigns every line as the leaf scan does, and skips the scan for text it has seen', () => {
+    const scanned = new TemplateMiner({ settled: 20 });
+    const cached = new TemplateMiner({ settled: 20 });
+    // low cardinality, so texts repeat; settled low, so clusters also split off during the run
+    const lines = corpus(20_000);
+    for (const [service, line] of lines) {
+      const tokens = maskTokens(line);
+      const a = scanned.match(service, tokens);
+      const b = cached.match(service, tokens, tokens.join(' '));
+      expect({ key: b.cluster.key, created: b.created, changed: b.changed, template: b.cluster.tokens.join(' ') })
+        .toEqual({ key: a.cluster.key, created: a.created, changed: a.changed, template: a.cluster.tokens.join(' ') });
+    }
+    expect(cached.records()).toEqual(scanned.records()); // counts included
+    expect(cached.comparisons).toBeLessThan(scanned.comparisons / 2);
+  });
+
+  it('forgets what it saw when clusters are loaded', () => {
+    const miner = new TemplateMiner();
+    const tokens = maskTokens('Failed password for root from 10.0.0.1 port 22');
+    const first = miner.match('sshd', tokens, tokens.join(' ')).cluster;
+    // a record for the same key with another template replaces the cluster: the cache must not return the old object
+    miner.load([{ key: first.key, service: 'sshd', template: first.tokens.join(' '), count: 5 }]);
+    const again = miner.match('sshd', tokens, tokens.join(' ')).cluster;
+    expect(again).not.toBe(first);
+    expect(again.key).toBe(first.key);
+  });
+});
