@@ -198,6 +198,9 @@ export class Pipeline {
   private async drain(): Promise<void> {
     const maxWrites = this.writer.resume ? 2 : 1;
     const inFlight: Array<Promise<boolean>> = [];
+    // The caller assigns `this.running` from our promise: the body must not run (and reach the
+    // `finally` that clears it) before that, or a batch that fails to prepare stalls the queue.
+    await undefined;
     try {
       while (this.queue.length > 0) {
         // Less than a full batch waiting: let the commits in flight finish first, so that what

@@ -73,6 +73,17 @@ describe('pipeline and store', () => {
     expect(store.totals()).toMatchObject({ events: 4, signatures: 2 });
   });
 
+  it('keeps committing after a batch that could not be prepared (the queue does not stall)', async () => {
+    const { store, pipeline } = setup({ flushMs: 0 });
+    // an envelope the pipeline cannot canonicalize: its batch fails before it reaches the writer
+    const bad = { messageRaw: 'x', get service(): string { throw new Error('unreadable envelope'); } };
+    await expect(pipeline.submit(source, [bad as never], { last: 1 })).rejects.toThrow('unreadable envelope');
+    const next = pipeline.submit({ connector: 'c2', type: 'test' }, lines(1, 2), { last: 2 });
+    const settled = await Promise.race([next.then(() => 'committed'), new Promise((r) => setTimeout(() => r('stalled'), 2000))]);
+    expect(settled).toBe('committed');
+    expect(store.totals().events).toBe(2);
+  });
+
   it('makes emit wait while the queue is full (backpressure)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
