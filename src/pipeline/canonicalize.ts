@@ -26,6 +26,29 @@ export interface PreparedEvent {
   tokens: string[];
 }
 
+/**
+ * What an event's stored row leaves out because the reader re-derives it from message_raw
+ * (CanonicalEvent.derived): the pid and the timestamp text of a syslog header parsed from it,
+ * and a severity inferred from the text. Most lines of files and syslog then store no JSON.
+ */
+export const DERIVED = { pid: 1, originalTimestamp: 2, severityInferred: 4 } as const;
+
+/** Put back what `derived` says the stored row left out (see DERIVED). */
+export function restoreDerived(
+  messageRaw: string, derived: number, structuredFields: Record<string, unknown> | undefined, ingestMetadata: Record<string, unknown>,
+): { structuredFields: Record<string, unknown> | undefined; ingestMetadata: Record<string, unknown> } {
+  if (derived & (DERIVED.pid | DERIVED.originalTimestamp)) {
+    // the year inferred does not matter here: only the header's text is read back
+    const p = parseSyslogLine(messageRaw, { now: new Date(0), utc: true });
+    if (p) {
+      if (derived & DERIVED.pid && p.pid !== undefined) structuredFields = { ...structuredFields, pid: p.pid };
+      if (derived & DERIVED.originalTimestamp) ingestMetadata = { ...ingestMetadata, original_timestamp: p.timestampText };
+    }
+  }
+  if (derived & DERIVED.severityInferred) ingestMetadata = { ...ingestMetadata, severity_inferred: true };
+  return { structuredFields, ingestMetadata };
+}
+
 const RE_LEVEL = /\b(EMERG|ALERT|CRIT(?:ICAL)?|FATAL|ERR(?:OR)?|WARN(?:ING)?|NOTICE|INFO|DEBUG|TRACE)\b/;
 
 function toTimestamp(value: RawEnvelope['timestamp']): number {
@@ -49,6 +72,7 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
   let severityIn = env.severity;
   let structured = env.structuredFields;
   let ts = Number.NaN;
+  let derived = 0;
 
   if (env.timestamp !== undefined) {
     ts = toTimestamp(env.timestamp);
@@ -68,10 +92,14 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
       service ??= parsed.service;
       facility ??= parsed.facility;
       severityIn ??= parsed.severity;
-      if (parsed.pid !== undefined) structured = { ...structured, pid: parsed.pid };
+      if (parsed.pid !== undefined) {
+        structured = { ...structured, pid: parsed.pid };
+        derived |= DERIVED.pid;
+      }
       if (Number.isNaN(ts)) {
         ts = parsed.ts;
         ingest.original_timestamp = parsed.timestampText;
+        derived |= DERIVED.originalTimestamp;
       }
     } else if (format === 'syslog') {
       parseError = 'no syslog header (expected "Mmm dd hh:mm:ss host tag: msg" or an RFC 3339 timestamp)';
@@ -86,7 +114,10 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
     const m = RE_LEVEL.exec(message.length > 200 ? message.slice(0, 200) : message);
     if (m) {
       severity = normalizeSeverity(m[1]!.toLowerCase());
-      if (severity) ingest.severity_inferred = true;
+      if (severity) {
+        ingest.severity_inferred = true;
+        derived |= DERIVED.severityInferred;
+      }
     }
   }
   if (parseError) ingest.parse_error = parseError;
@@ -99,7 +130,6 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
       connector: ctx.connector,
       sourceType: env.sourceType ?? ctx.sourceType,
       ts,
-      timestamp: new Date(ts).toISOString(),
       receivedAt: ctx.now,
       messageRaw: env.messageRaw,
       message,
@@ -115,6 +145,26 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
       metadata: env.metadata,
       ingestMetadata: ingest,
       parseError,
+      derived,
+      fieldsJson: storedFields(derived & DERIVED.pid ? env.structuredFields : structured, env.correlationKeys, env.metadata, ingest, derived),
     },
   };
 }
+
+/** The events table's `fields` JSON: the object fields, less what `derived` re-derives; null when nothing is left. */
+function storedFields(
+  structured: Record<string, unknown> | undefined, correlationKeys: Record<string, string> | undefined,
+  metadata: Record<string, unknown> | undefined, ingest: Record<string, unknown>, derived: number,
+): string | null {
+  let kept: Record<string, unknown> | undefined = ingest;
+  if (derived & (DERIVED.originalTimestamp | DERIVED.severityInferred)) {
+    kept = undefined;
+    for (const k in ingest) {
+      if ((k === 'original_timestamp' && derived & DERIVED.originalTimestamp) || (k === 'severity_inferred' && derived & DERIVED.severityInferred)) continue;
+      (kept ??= {})[k] = ingest[k];
+    }
+  } else if (Object.keys(ingest).length === 0) kept = undefined;
+  if (!structured && !correlationKeys && !metadata && !kept) return null;
+  return JSON.stringify({ structured_fields: structured, correlation_keys: correlationKeys, metadata, ingest_metadata: kept ?? {} });
+}
+

@@ -8,8 +8,6 @@ export interface CanonicalEvent {
   sourceType: string;
   /** Event time, epoch ms (UTC). */
   ts: number;
-  /** Event time, ISO 8601 UTC. */
-  timestamp: string;
   receivedAt: number;
   messageRaw: string;
   /** The message body (header removed). */
@@ -27,8 +25,10 @@ export interface CanonicalEvent {
   ingestMetadata: Record<string, unknown>;
   parseError?: string;
   signatureKey: string;
-  /** The store's JSON of the object fields, when already built (by the writer-thread codec). */
+  /** The store's JSON of the object fields, when already built (by canonicalize). */
   fieldsJson?: string | null;
+  /** What the stored row leaves out for the reader to re-derive from messageRaw (canonicalize.ts DERIVED). */
+  derived?: number;
   /**
    * The failure/recovery this event states, when already detected (null: none) — the codec does
    * it on the parsing thread so the writer thread only folds the result in.
@@ -39,6 +39,8 @@ export interface CanonicalEvent {
 /** A stored event as read back. */
 export interface StoredEvent extends CanonicalEvent {
   id: number;
+  /** Event time, ISO 8601 UTC (the wire form of `ts`). */
+  timestamp: string;
 }
 
 /** The JSON wire form of a stored event (snake_case, design.md §4). */

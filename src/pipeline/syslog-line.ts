@@ -44,6 +44,23 @@ export function inferYear(month: number, day: number, now: Date, timeOfDayMs: nu
   return candidate - now.getTime() > 86_400_000 ? year - 1 : year;
 }
 
+/**
+ * Midnight of the inferred year's `month`/`day`, in the local zone or UTC. Lines of a batch share
+ * `now` and mostly their date, so the last answer is kept: building local-time Dates per line was
+ * a tenth of the header parse.
+ */
+let memo = { now: NaN, month: -1, day: -1, local: false, thisYear: 0, lastYear: 0 };
+function dayStart(month: number, day: number, now: Date, timeOfDayMs: number, local: boolean): number {
+  const t = now.getTime();
+  if (memo.now !== t || memo.month !== month || memo.day !== day || memo.local !== local) {
+    const year = local ? now.getFullYear() : now.getUTCFullYear();
+    const at = (y: number) => (local ? new Date(y, month, day).getTime() : Date.UTC(y, month, day));
+    memo = { now: t, month, day, local, thisYear: at(year), lastYear: at(year - 1) };
+  }
+  // inferYear's rule: not more than a day in the future of now
+  return memo.thisYear + timeOfDayMs - t > 86_400_000 ? memo.lastYear : memo.thisYear;
+}
+
 /** Parse `<PRI>` at the start of a line: [facility, severity, rest] or undefined. */
 export function parsePri(line: string): [string, string, string] | undefined {
   if (line.charCodeAt(0) !== 60 /* < */) return undefined;
@@ -76,10 +93,7 @@ export function parseSyslogLine(line: string, opts: SyslogLineOptions = {}): Sys
     if (month === undefined) return undefined;
     const day = Number(m[2]);
     const tod = ((Number(m[3]) * 60 + Number(m[4])) * 60 + Number(m[5])) * 1000 + (m[6] ? Math.floor(Number(`0.${m[6]}`) * 1000) : 0);
-    const now = opts.now ?? new Date();
-    const local = !opts.utc;
-    const year = inferYear(month, day, now, tod, local);
-    ts = (local ? new Date(year, month, day).getTime() : Date.UTC(year, month, day)) + tod;
+    ts = dayStart(month, day, opts.now ?? new Date(), tod, !opts.utc) + tod;
     timestampText = m[0].trimEnd();
     rest = rest.slice(m[0].length);
   } else if ((m = RE_ISO.exec(rest))) {

@@ -62,7 +62,8 @@ export function detectStateChange(
   let word: string;
   let before: string;
   let after: string;
-  const arrow = ARROW_RE.exec(text);
+  // the arrow regex tries every word of the line: only run it when there is an arrow
+  const arrow = text.includes('>') || text.includes('→') ? ARROW_RE.exec(text) : null;
   const arrowState = arrow && STATE_RE.exec(arrow[1]!);
   if (arrow && arrowState) {
     word = arrowState[1]!;

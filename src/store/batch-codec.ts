@@ -1,25 +1,38 @@
-// The form a batch crosses to the writer thread in: columns of primitives instead of one object
-// per event. Structured clone copies columns about twice as fast as objects, and the events'
-// JSON column and each event's state change (for the aggregates) are computed here, once, on the
-// thread that has spare time.
+// The form a batch crosses to the writer thread in, and the only form the store writes: columns
+// of primitives instead of one object per event. Strings that repeat across events (hosts,
+// services, severities, signature keys, sources) cross once per batch, in a dictionary; the rare
+// per-event extras (a body that is not a suffix of the raw text, a parse error, stored fields, a
+// state change) cross as sparse lists. Structured clone then copies little more than the raw
+// lines, and the writer binds columns without rebuilding event objects.
 import type { CanonicalEvent } from '../pipeline/event.js';
 import type { WriteBatch } from './types.js';
-import { eventStateChange, type StateChange } from '../signals/state.js';
+import { eventStateChange, type Polarity } from '../signals/state.js';
 
-/** Per event, in this order: the string (or null) columns. */
-const STR = ['tenantId', 'connector', 'sourceType', 'host', 'service', 'severity', 'facility', 'assetId',
-  'sourcePath', 'messageRaw', 'message', 'messageNormalized', 'signatureKey', 'parseError'] as const;
-const W = STR.length;
+/** Per event, the dictionary references in `refs`, in this order (-1: none). */
+export const REF = { host: 0, service: 1, severity: 2, facility: 3, assetId: 4, signature: 5, source: 6 } as const;
+export const REF_W = 7;
+
+/** Where an event's stored rows come from: tenant, connector, source type, source path ('' for none). */
+export type EventSource = [tenantId: string, connector: string, sourceType: string, sourcePath: string];
 
 export interface EncodedBatch {
   n: number;
+  /** Every distinct short string of the batch once (hosts, services, severities, facilities, assets, signature keys). */
+  dict: string[];
+  /** n × REF_W indexes into `dict` (`sources` for REF.source). */
+  refs: Int32Array;
+  sources: EventSource[];
   ts: Float64Array;
   receivedAt: Float64Array;
-  strings: Array<string | null>;
-  /** The events table's `fields` JSON, or null. */
-  fields: Array<string | null>;
-  /** The failure/recovery each event states (the state_transitions aggregate), or null. */
-  state: Array<StateChange | null>;
+  raw: string[];
+  /** Where the body starts in the raw text; -1 when it is not a suffix (then it is in `extras`). */
+  offset: Int32Array;
+  /** What the reader re-derives from the raw text (canonicalize.ts DERIVED bits). */
+  derived: Uint8Array;
+  /** Events with a body of their own, a parse error or stored fields: [index, body, parse error, fields JSON]. */
+  extras: Array<[number, string | null, string | null, string | null]>;
+  /** Events that state a failure or recovery (the state_transitions aggregate): [index, subject, polarity]. */
+  states: Array<[number, string, Polarity]>;
   rest: Omit<WriteBatch, 'events'>;
 }
 
@@ -32,40 +45,72 @@ export function fieldsJson(e: CanonicalEvent): string | null {
     : null;
 }
 
-export function encodeBatch(batch: WriteBatch): EncodedBatch {
-  const n = batch.events.length;
-  const ts = new Float64Array(n);
-  const receivedAt = new Float64Array(n);
-  const strings: Array<string | null> = new Array(n * W);
-  const fields: Array<string | null> = new Array(n);
-  const state: EncodedBatch['state'] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const e = batch.events[i]!;
-    ts[i] = e.ts;
-    receivedAt[i] = e.receivedAt;
-    const base = i * W;
-    for (let j = 0; j < W; j++) strings[base + j] = (e[STR[j]!] as string | undefined) ?? null;
-    fields[i] = fieldsJson(e);
-    state[i] = eventStateChange(e);
-  }
-  const { events: _events, ...rest } = batch;
-  return { n, ts, receivedAt, strings, fields, state, rest };
+/** Body offset into the raw text when the body is its suffix (it is, after a header parse), else -1. */
+function bodyOffset(raw: string, body: string): number {
+  const offset = raw.length - body.length;
+  return offset >= 0 && raw.endsWith(body) ? offset : -1;
 }
 
-/** Back to events for the writer: only what the insert and the aggregates read is restored. */
-export function decodeBatch(enc: EncodedBatch): WriteBatch {
-  const events: CanonicalEvent[] = new Array(enc.n);
-  for (let i = 0; i < enc.n; i++) {
-    const s = enc.strings;
-    const b = i * W;
-    events[i] = {
-      tenantId: s[b]!, connector: s[b + 1]!, sourceType: s[b + 2]!, host: s[b + 3] ?? undefined, service: s[b + 4] ?? undefined,
-      severity: s[b + 5] ?? undefined, facility: s[b + 6] ?? undefined, assetId: s[b + 7] ?? undefined,
-      sourcePath: s[b + 8] ?? undefined, messageRaw: s[b + 9]!, message: s[b + 10]!, messageNormalized: s[b + 11]!,
-      signatureKey: s[b + 12]!, parseError: s[b + 13] ?? undefined,
-      ts: enc.ts[i]!, timestamp: '', receivedAt: enc.receivedAt[i]!,
-      ingestMetadata: {}, fieldsJson: enc.fields[i]!, stateChange: enc.state[i]!,
-    };
+export function encodeBatch(batch: WriteBatch): EncodedBatch {
+  const n = batch.events.length;
+  const dict: string[] = [];
+  const dictIndex = new Map<string, number>();
+  const sources: EventSource[] = [];
+  const sourceIndex = new Map<string, number>();
+  const refs = new Int32Array(n * REF_W);
+  const ts = new Float64Array(n);
+  const receivedAt = new Float64Array(n);
+  const raw: string[] = new Array(n);
+  const offset = new Int32Array(n);
+  const derived = new Uint8Array(n);
+  const extras: EncodedBatch['extras'] = [];
+  const states: EncodedBatch['states'] = [];
+  const ref = (s: string | undefined): number => {
+    if (s === undefined) return -1;
+    let i = dictIndex.get(s);
+    if (i === undefined) {
+      i = dict.length;
+      dict.push(s);
+      dictIndex.set(s, i);
+    }
+    return i;
+  };
+  let lastSourceKey = '';
+  let lastSource = -1;
+  for (let i = 0; i < n; i++) {
+    const e = batch.events[i]!;
+    const b = i * REF_W;
+    refs[b + REF.host] = ref(e.host);
+    refs[b + REF.service] = ref(e.service);
+    refs[b + REF.severity] = ref(e.severity);
+    refs[b + REF.facility] = ref(e.facility);
+    refs[b + REF.assetId] = ref(e.assetId);
+    refs[b + REF.signature] = ref(e.signatureKey);
+    const path = e.sourcePath ?? '';
+    // NUL cannot occur in a name from the config; the parts are joined only to find the source
+    const sk = `${e.tenantId}\u0000${e.connector}\u0000${e.sourceType}\u0000${path}`;
+    if (sk !== lastSourceKey) {
+      let si = sourceIndex.get(sk);
+      if (si === undefined) {
+        si = sources.length;
+        sources.push([e.tenantId, e.connector, e.sourceType, path]);
+        sourceIndex.set(sk, si);
+      }
+      lastSourceKey = sk;
+      lastSource = si;
+    }
+    refs[b + REF.source] = lastSource;
+    ts[i] = e.ts;
+    receivedAt[i] = e.receivedAt;
+    raw[i] = e.messageRaw;
+    const off = bodyOffset(e.messageRaw, e.message);
+    offset[i] = off;
+    derived[i] = e.derived ?? 0;
+    const fields = fieldsJson(e);
+    if (off < 0 || e.parseError !== undefined || fields !== null) extras.push([i, off < 0 ? e.message : null, e.parseError ?? null, fields]);
+    const change = eventStateChange(e);
+    if (change) states.push([i, change.subject, change.polarity]);
   }
-  return { events, ...enc.rest };
+  const { events: _events, ...rest } = batch;
+  return { n, dict, refs, sources, ts, receivedAt, raw, offset, derived, extras, states, rest };
 }

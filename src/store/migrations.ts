@@ -1,11 +1,15 @@
 // Numbered schema migrations, applied in order inside one transaction each; the schema
 // version is SQLite's `user_version`. Append new migrations at the end; never edit one that
 // has shipped.
+import type Database from 'better-sqlite3';
+import { writePostings } from './postings.js';
 
 export interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** A step SQL cannot express, run after `sql` in the same transaction. */
+  after?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -183,5 +187,80 @@ export const MIGRATIONS: Migration[] = [
       CREATE TABLE store_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
       INSERT INTO store_meta (key, value) VALUES ('aggregated_through', 0);
     `,
+  },
+  {
+    // The events table slimmed for the write path (issue 2): the masked text is re-derived from the
+    // body on read (message_normalized), fields a syslog header holds (pid, original timestamp) are
+    // re-parsed from message_raw (`derived`), tenant/connector/source type/path are one integer, and
+    // the per-signature index becomes postings maintained with the hot aggregates (applied about
+    // once a second in sorted runs instead of one random index insert per event per commit).
+    version: 5,
+    description: 'lean events: event_sources, derived columns, signature_events postings',
+    sql: `
+      CREATE TABLE event_sources (
+        id INTEGER PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        source_type TEXT NOT NULL,
+        source_path TEXT NOT NULL DEFAULT '',  -- '' when the event has none
+        UNIQUE (tenant_id, connector, source_type, source_path)
+      );
+      INSERT INTO event_sources (tenant_id, connector, source_type, source_path)
+        SELECT DISTINCT tenant_id, connector, source_type, coalesce(source_path, '') FROM events;
+      CREATE TABLE events_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even when retention empties the table
+        ts INTEGER NOT NULL,                  -- event time, epoch ms UTC
+        received_at INTEGER NOT NULL,
+        source_id INTEGER NOT NULL,           -- event_sources.id
+        host TEXT, service TEXT, severity TEXT, facility TEXT, asset_id TEXT,
+        message_raw TEXT NOT NULL,
+        message_offset INTEGER NOT NULL,      -- the body is message_raw from here (header removed) …
+        message TEXT,                         -- … unless it is not a suffix of message_raw: then it is here
+        signature_id INTEGER NOT NULL,        -- signatures.id
+        parse_error TEXT,
+        fields TEXT,                          -- JSON of the object fields not re-derived from message_raw, or NULL
+        derived INTEGER NOT NULL DEFAULT 0    -- what the reader re-derives from message_raw (canonicalize.ts DERIVED)
+      );
+      INSERT INTO events_v5 (id, ts, received_at, source_id, host, service, severity, facility, asset_id, message_raw,
+          message_offset, message, signature_id, parse_error, fields, derived)
+        SELECT e.id, e.ts, e.received_at, s.id, e.host, e.service, e.severity, e.facility, e.asset_id, e.message_raw,
+          e.message_offset, e.message, e.signature_id, e.parse_error, e.fields, 0
+        FROM events e JOIN event_sources s ON s.tenant_id = e.tenant_id AND s.connector = e.connector
+          AND s.source_type = e.source_type AND s.source_path = coalesce(e.source_path, '')
+        ORDER BY e.id;
+      DROP TABLE events;
+      ALTER TABLE events_v5 RENAME TO events;
+      -- one row per signature per aggregate apply: the ids of its events in [first_id, last_id],
+      -- delta-encoded (src/store/postings.ts); the rows of the events stored so far are written by
+      -- this migration's \`after\` step
+      CREATE TABLE signature_events (
+        signature_id INTEGER NOT NULL,
+        first_id INTEGER NOT NULL,
+        last_id INTEGER NOT NULL,
+        ids BLOB NOT NULL,
+        PRIMARY KEY (signature_id, first_id)
+      ) WITHOUT ROWID;
+
+    `,
+      after(db) {
+      // postings for the events already stored, in chunks per signature as the writer would write them
+      const through = Number(db.prepare(`SELECT value FROM store_meta WHERE key = 'aggregated_through'`).pluck().get() ?? 0);
+      const rows = db.prepare('SELECT signature_id, id FROM events WHERE id <= ? ORDER BY signature_id, id').raw().iterate(through);
+      const insert = db.prepare('INSERT INTO signature_events (signature_id, first_id, last_id, ids) VALUES (?, ?, ?, ?)');
+      let sig = -1;
+      let ids: number[] = [];
+      const flush = () => {
+        if (ids.length > 0) writePostings(insert, sig, ids);
+        ids = [];
+      };
+      for (const [s, id] of rows as Iterable<[number, number]>) {
+        if (s !== sig || ids.length >= 4096) {
+          flush();
+          sig = s;
+        }
+        ids.push(id);
+      }
+      flush();
+    },
   },
 ];

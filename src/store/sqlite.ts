@@ -5,10 +5,13 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoredEvent } from '../pipeline/event.js';
+import { restoreDerived } from '../pipeline/canonicalize.js';
+import { maskMessage } from '../pipeline/mask.js';
 import type { ClusterRecord } from '../pipeline/miner.js';
 import { MIGRATIONS } from './migrations.js';
+import { decodeIds } from './postings.js';
 import { Aggregates } from './aggregates.js';
-import { fieldsJson } from './batch-codec.js';
+import { encodeBatch, REF, REF_W, type EncodedBatch, type EventSource } from './batch-codec.js';
 import type {
   CandidateRecord, ConnectorStatsRow, ConnectorStatusUpdate, EventQuery, SignatureRow,
   SignatureWindowRow, StoreTotals, WriteBatch,
@@ -42,6 +45,8 @@ export class SqliteStore {
   private readonly stmts = new Map<string, Stmt>();
   /** signature_key → signatures.id, filled as the writer meets keys. */
   private readonly sigIds = new Map<string, number>();
+  /** Joined event source → event_sources.id. */
+  private readonly sourceIds = new Map<string, number>();
   /** Aggregates of committed events not yet applied (see `aggregateIntervalMs`). */
   private readonly pending = new Aggregates();
   private lastApply = 0;
@@ -103,6 +108,7 @@ export class SqliteStore {
       if (m.version <= current) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);
+        m.after?.(this.db);
         this.db.pragma(`user_version = ${m.version}`);
       })();
     }
@@ -123,14 +129,13 @@ export class SqliteStore {
 
   /** Fold in events committed after the last aggregate apply (after a crash); returns how many. */
   recoverAggregates(): number {
-    const through = Number((this.stmt(`SELECT value FROM store_meta WHERE key = 'aggregated_through'`).pluck().get() as string | undefined) ?? 0);
-    let cursor = through;
+    let cursor = this.aggregatedThrough();
     let n = 0;
     for (;;) {
-      const events = this.listEvents({ ascending: true, beforeId: cursor, limit: 5000 });
+      const events = this.listEvents({ ascending: true, beforeId: cursor, limit: 5000 }, false);
       if (events.length === 0) break;
       cursor = events[events.length - 1]!.id;
-      this.pending.add(events, cursor);
+      this.pending.addStored(events);
       n += events.length;
     }
     this.flushAggregates();
@@ -140,47 +145,91 @@ export class SqliteStore {
   // ---------------------------------------------------------------- writes
 
   /** Commit a batch: events, signature changes, aggregates, connector counts, checkpoints. */
-  writeBatch(batch: WriteBatch): number[] {
-    const ids: number[] = [];
-    this.db.transaction(() => {
-      const sigUpsert = this.stmt(`INSERT INTO signatures (signature_key, template, first_template, service, event_family)
-        VALUES (?, ?, ?, ?, ?) ON CONFLICT(signature_key) DO UPDATE SET template = excluded.template`);
-      for (const s of batch.signatures) sigUpsert.run(s.key, s.template, s.firstTemplate, s.service || null, s.family);
-      const sigId = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck();
-      const idOf = (key: string): number => {
-        let id = this.sigIds.get(key);
-        if (id === undefined) {
-          id = sigId.get(key) as number | undefined;
-          if (id === undefined) throw new Error(`event references unknown signature ${key}`);
-          this.sigIds.set(key, id);
-        }
-        return id;
-      };
+  writeBatch(batch: WriteBatch): { firstId: number; lastId: number } {
+    return this.writeEncoded(encodeBatch(batch));
+  }
 
-      const ins = this.stmt(`INSERT INTO events (ts, received_at, tenant_id, connector, source_type, host, service,
-        severity, facility, asset_id, source_path, message_raw, message_offset, message, message_normalized, signature_id, parse_error, fields)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-      for (const e of batch.events) {
-        const r = ins.run(e.ts, e.receivedAt, e.tenantId, e.connector, e.sourceType, e.host ?? null, e.service ?? null,
-          e.severity ?? null, e.facility ?? null, e.assetId ?? null, e.sourcePath ?? null, e.messageRaw,
-          ...bodyColumns(e.messageRaw, e.message), e.messageNormalized, idOf(e.signatureKey), e.parseError ?? null, fieldsJson(e));
-        ids.push(Number(r.lastInsertRowid));
-      }
-      const statUp = this.stmt(`INSERT INTO connector_stats (connector, type, received, stored, parse_errors, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET type = excluded.type,
-        received = received + excluded.received, stored = stored + excluded.stored,
-        parse_errors = parse_errors + excluded.parse_errors, updated_at = excluded.updated_at`);
-      const now = Date.now();
-      for (const c of batch.counts) statUp.run(c.connector, c.type, c.received, c.stored, c.parseErrors, now);
-      const cp = this.stmt(`INSERT INTO checkpoints (connector, checkpoint, updated_at) VALUES (?, ?, ?)
-        ON CONFLICT(connector) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`);
-      for (const c of batch.checkpoints) cp.run(c.connector, JSON.stringify(c.checkpoint ?? null), now);
-    })();
+  /** signatures.id of a key (cached; the signature must exist). */
+  signatureId(key: string): number {
+    let id = this.sigIds.get(key);
+    if (id === undefined) {
+      id = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(key) as number | undefined;
+      if (id === undefined) throw new Error(`event references unknown signature ${key}`);
+      this.sigIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** event_sources.id of a source, created when new. */
+  private sourceId(src: EventSource): number {
+    const k = src.join('\u0000');
+    let id = this.sourceIds.get(k);
+    if (id === undefined) {
+      this.stmt('INSERT OR IGNORE INTO event_sources (tenant_id, connector, source_type, source_path) VALUES (?, ?, ?, ?)').run(...src);
+      id = this.stmt('SELECT id FROM event_sources WHERE tenant_id = ? AND connector = ? AND source_type = ? AND source_path = ?')
+        .pluck().get(...src) as number;
+      this.sourceIds.set(k, id);
+    }
+    return id;
+  }
+
+  /**
+   * Commit a batch in the writer's form (batch-codec.ts): its events get consecutive ids, returned
+   * as the first and last (0, 0 for a batch without events).
+   */
+  writeEncoded(b: EncodedBatch): { firstId: number; lastId: number } {
+    let firstId = 0;
+    const sourceIdsBefore = this.sourceIds.size;
+    try {
+      this.db.transaction(() => {
+        const sigUpsert = this.stmt(`INSERT INTO signatures (signature_key, template, first_template, service, event_family)
+          VALUES (?, ?, ?, ?, ?) ON CONFLICT(signature_key) DO UPDATE SET template = excluded.template`);
+        for (const s of b.rest.signatures) sigUpsert.run(s.key, s.template, s.firstTemplate, s.service || null, s.family);
+        const { dict, refs, raw, ts, receivedAt, offset, derived, extras } = b;
+        const str = (i: number): string | null => (i < 0 ? null : dict[i]!);
+        // the batch's signature keys and sources resolved once each, not per event
+        const sigOf = new Int32Array(dict.length);
+        const srcOf = b.sources.map((src) => this.sourceId(src));
+        const ins = this.stmt(`INSERT INTO events (ts, received_at, source_id, host, service, severity, facility, asset_id,
+          message_raw, message_offset, message, signature_id, parse_error, fields, derived)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+        let x = 0;
+        for (let i = 0; i < b.n; i++) {
+          const r = i * REF_W;
+          const sk = refs[r + REF.signature]!;
+          let sig = sigOf[sk]!;
+          if (sig === 0) sig = sigOf[sk] = this.signatureId(dict[sk]!);
+          let body: string | null = null;
+          let parseError: string | null = null;
+          let fields: string | null = null;
+          if (x < extras.length && extras[x]![0] === i) [, body, parseError, fields] = extras[x++]!;
+          const off = offset[i]!;
+          const id = ins.run(ts[i]!, receivedAt[i]!, srcOf[refs[r + REF.source]!]!, str(refs[r + REF.host]!), str(refs[r + REF.service]!),
+            str(refs[r + REF.severity]!), str(refs[r + REF.facility]!), str(refs[r + REF.assetId]!), raw[i]!,
+            off < 0 ? 0 : off, body, sig, parseError, fields, derived[i]!).lastInsertRowid;
+          if (i === 0) firstId = Number(id);
+        }
+        const statUp = this.stmt(`INSERT INTO connector_stats (connector, type, received, stored, parse_errors, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(connector) DO UPDATE SET type = excluded.type,
+          received = received + excluded.received, stored = stored + excluded.stored,
+          parse_errors = parse_errors + excluded.parse_errors, updated_at = excluded.updated_at`);
+        const now = Date.now();
+        for (const c of b.rest.counts) statUp.run(c.connector, c.type, c.received, c.stored, c.parseErrors, now);
+        const cp = this.stmt(`INSERT INTO checkpoints (connector, checkpoint, updated_at) VALUES (?, ?, ?)
+          ON CONFLICT(connector) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`);
+        for (const c of b.rest.checkpoints) cp.run(c.connector, JSON.stringify(c.checkpoint ?? null), now);
+      })();
+    } catch (err) {
+      // ids learnt inside a rolled-back transaction are not in the store
+      if (this.sourceIds.size !== sourceIdsBefore) this.sourceIds.clear();
+      this.sigIds.clear();
+      throw err;
+    }
     // Aggregates are folded in only after the batch committed, and applied in their own
     // transaction: a failed apply keeps them pending, a crash is repaired by recoverAggregates.
-    if (ids.length > 0) this.pending.add(batch.events, ids[ids.length - 1]!);
+    if (b.n > 0) this.pending.addEncoded(b, firstId);
     if (Date.now() - this.lastApply >= this.aggregateIntervalMs) this.flushAggregates();
-    return ids;
+    return b.n > 0 ? { firstId, lastId: firstId + b.n - 1 } : { firstId: 0, lastId: 0 };
   }
 
   /** Record a connector's state, last error, drop count and gauges (not tied to a batch). */
@@ -202,7 +251,10 @@ export class SqliteStore {
   pruneEvents(beforeMs: number, limit: number): number {
     const events = this.stmt(`DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?) AND received_at < ?`)
       .run(limit, beforeMs).changes;
-    if (events > 0) return events;
+    if (events > 0) {
+      this.prunePostings();
+      return events;
+    }
     // then the per-minute signal aggregates of the same age (their key starts with the minute)
     const minute = Math.floor(beforeMs / 60_000);
     let n = 0;
@@ -222,7 +274,18 @@ export class SqliteStore {
    * whole table at every step.
    */
   deleteOldestEvents(limit: number): number {
-    return this.stmt('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)').run(limit).changes;
+    const n = this.stmt('DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)').run(limit).changes;
+    if (n > 0) this.prunePostings();
+    return n;
+  }
+
+  /** Drop the postings of deleted events: everything below the oldest event left, one range per signature. */
+  private prunePostings(): void {
+    const oldest = this.stmt('SELECT min(id) FROM events').pluck().get() as number | null
+      ?? (this.stmt(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).pluck().get() as number | undefined ?? 0) + 1;
+    // a row partly below keeps its dead ids until all of it is: readers skip ids without an event
+    const del = this.stmt('DELETE FROM signature_events WHERE signature_id = ? AND first_id < ? AND last_id < ?');
+    for (const sig of this.stmt('SELECT id FROM signatures').pluck().all() as number[]) del.run(sig, oldest, oldest);
   }
 
   /** Replace the stored candidate for each (type, signature); returns their ids. */
@@ -253,16 +316,68 @@ export class SqliteStore {
     return this.stmt('SELECT signature_key AS key, service, template, occurrence_count AS count FROM signatures').all() as ClusterRecord[];
   }
 
-  listEvents(q: EventQuery = {}): StoredEvent[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.signatureKey) { where.push('e.signature_id = (SELECT id FROM signatures WHERE signature_key = ?)'); args.push(q.signatureKey); }
-    if (q.beforeId !== undefined) { where.push(`e.id ${q.ascending ? '>' : '<'} ?`); args.push(q.beforeId); }
-    if (q.connector) { where.push('e.connector = ?'); args.push(q.connector); }
-    const sql = `SELECT e.*, s.signature_key FROM events e JOIN signatures s ON s.id = e.signature_id
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.id ${q.ascending ? 'ASC' : 'DESC'}${q.limit ? ' LIMIT ?' : ''}`;
-    if (q.limit) args.push(q.limit);
-    return (this.stmt(sql).all(...args) as any[]).map(rowToEvent);
+  /**
+   * Stored events, newest first (or oldest first with `ascending`). `derive: false` skips what is
+   * re-derived from the raw text on read (masked text, header fields): crash recovery needs neither.
+   */
+  listEvents(q: EventQuery = {}, derive = true): StoredEvent[] {
+    const dir = q.ascending ? 'ASC' : 'DESC';
+    const rows = (): any[] => {
+      if (q.signatureKey !== undefined) {
+        const sig = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(q.signatureKey) as number | undefined;
+        if (sig === undefined) return [];
+        const ids = this.signatureEventIds(sig, q);
+        if (ids.length === 0) return [];
+        return this.stmt(`${EVENT_SELECT} WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.id ${dir}`).all(JSON.stringify(ids));
+      }
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (q.beforeId !== undefined) { where.push(`e.id ${q.ascending ? '>' : '<'} ?`); args.push(q.beforeId); }
+      if (q.connector) { where.push(BY_CONNECTOR); args.push(q.connector); }
+      if (q.limit) args.push(q.limit);
+      return this.stmt(`${EVENT_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.id ${dir}${q.limit ? ' LIMIT ?' : ''}`)
+        .all(...args);
+    };
+    return rows().map((r) => rowToEvent(r, derive));
+  }
+
+  /**
+   * Ids of a signature's events in the order and page `q` asks for. The postings hold the events
+   * the aggregates were applied through; younger ones (at most about a second's worth) are found
+   * in the events table's tail.
+   */
+  private signatureEventIds(sig: number, q: EventQuery): number[] {
+    const through = this.aggregatedThrough();
+    const before = q.beforeId ?? (q.ascending ? -Infinity : Infinity);
+    const inPage = (id: number) => (q.ascending ? id > before : id < before);
+    // with a connector filter the page is cut after filtering, below
+    const limit = q.limit && !q.connector ? q.limit : Infinity;
+    const tailAll = this.stmt(`SELECT id FROM events WHERE signature_id = ? AND id > ? ORDER BY id ${q.ascending ? 'ASC' : 'DESC'}`)
+      .pluck().all(sig, through) as number[];
+    const tail = tailAll.filter(inPage);
+    const applied: number[] = [];
+    const rows = this.stmt(`SELECT ids FROM signature_events WHERE signature_id = ? ORDER BY first_id ${q.ascending ? 'ASC' : 'DESC'}`)
+      .pluck().iterate(sig) as Iterable<Buffer>;
+    const want = limit - (q.ascending ? 0 : tail.length);
+    if (want > 0) {
+      for (const blob of rows) {
+        const ids = decodeIds(blob);
+        if (!q.ascending) ids.reverse();
+        for (const id of ids) if (inPage(id)) applied.push(id);
+        if (applied.length >= want) break;
+      }
+    }
+    let ids = q.ascending ? applied.concat(tail) : tail.concat(applied);
+    if (q.connector) {
+      const keep = new Set(this.stmt(`SELECT e.id FROM events e WHERE e.id IN (SELECT value FROM json_each(?)) AND ${BY_CONNECTOR}`)
+        .pluck().all(JSON.stringify(ids), q.connector) as number[]);
+      ids = ids.filter((id) => keep.has(id));
+    }
+    return q.limit ? ids.slice(0, q.limit) : ids;
+  }
+
+  private aggregatedThrough(): number {
+    return Number((this.stmt(`SELECT value FROM store_meta WHERE key = 'aggregated_through'`).pluck().get() as string | number | undefined) ?? 0);
   }
 
   listSignatures(limit = 0, afterKey?: string): SignatureRow[] {
@@ -311,8 +426,8 @@ export class SqliteStore {
 
   /** Ids of the most recent events of a signature (evidence for a candidate). */
   recentEventIds(key: string, limit: number): number[] {
-    return this.stmt(`SELECT id FROM events WHERE signature_id = (SELECT id FROM signatures WHERE signature_key = ?)
-      ORDER BY id DESC LIMIT ?`).pluck().all(key, limit) as number[];
+    const sig = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(key) as number | undefined;
+    return sig === undefined ? [] : this.signatureEventIds(sig, { limit });
   }
 
   listCandidates(opts: { minScore?: number; bands?: string[]; limit?: number } = {}): Array<CandidateRecord & { id: number; createdAt: number; updatedAt: number }> {
@@ -351,22 +466,23 @@ export class SqliteStore {
   }
 }
 
-/** Store the body as an offset into the raw text when it is its suffix (it is, after a header parse). */
-function bodyColumns(raw: string, body: string): [number, string | null] {
-  const offset = raw.length - body.length;
-  return offset >= 0 && raw.endsWith(body) ? [offset, null] : [0, body];
-}
+const EVENT_SELECT = `SELECT e.*, s.signature_key, src.tenant_id, src.connector, src.source_type, src.source_path
+  FROM events e JOIN signatures s ON s.id = e.signature_id JOIN event_sources src ON src.id = e.source_id`;
+const BY_CONNECTOR = 'e.source_id IN (SELECT id FROM event_sources WHERE connector = ?)';
 
-function rowToEvent(r: any): StoredEvent {
+function rowToEvent(r: any, derive: boolean): StoredEvent {
   const f = r.fields ? JSON.parse(r.fields) : {};
+  const message: string = r.message ?? r.message_raw.slice(r.message_offset);
+  let structuredFields = f.structured_fields;
+  let ingestMetadata = f.ingest_metadata ?? {};
+  if (derive && r.derived) ({ structuredFields, ingestMetadata } = restoreDerived(r.message_raw, r.derived, structuredFields, ingestMetadata));
   return {
     id: r.id, ts: r.ts, timestamp: new Date(r.ts).toISOString(), receivedAt: r.received_at, tenantId: r.tenant_id,
     connector: r.connector, sourceType: r.source_type, host: r.host ?? undefined, service: r.service ?? undefined,
     severity: r.severity ?? undefined, facility: r.facility ?? undefined, assetId: r.asset_id ?? undefined,
-    sourcePath: r.source_path ?? undefined, messageRaw: r.message_raw, message: r.message ?? r.message_raw.slice(r.message_offset),
-    messageNormalized: r.message_normalized, signatureKey: r.signature_key, parseError: r.parse_error ?? undefined,
-    structuredFields: f.structured_fields, correlationKeys: f.correlation_keys, metadata: f.metadata,
-    ingestMetadata: f.ingest_metadata ?? {},
+    sourcePath: r.source_path || undefined, messageRaw: r.message_raw, message,
+    messageNormalized: derive ? maskMessage(message) : '', signatureKey: r.signature_key, parseError: r.parse_error ?? undefined,
+    structuredFields, correlationKeys: f.correlation_keys, metadata: f.metadata, ingestMetadata,
   };
 }
 

@@ -2,7 +2,7 @@
 // pipeline, so SQLite's work runs on the second core while the main thread parses the next batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite.js';
-import { decodeBatch, type EncodedBatch } from './batch-codec.js';
+import type { EncodedBatch } from './batch-codec.js';
 import { CommitLatch } from './commit-latch.js';
 
 export interface WriterRequest {
@@ -37,7 +37,7 @@ parentPort!.on('message', (req: WriterRequest) => {
   }
   let reply: WriterReply;
   try {
-    if (req.op === 'write') latch.commit(() => store.writeBatch(decodeBatch(req.batch!)));
+    if (req.op === 'write') latch.commit(() => store.writeEncoded(req.batch!));
     else {
       clearInterval(idleFlush);
       store.close();

@@ -1,41 +1,63 @@
-// The columnar form a batch crosses to the writer thread in must give back every column the
-// store writes, exactly: nulls, empty strings, non-ASCII text, bodies that are not a suffix.
+// The columnar form a batch crosses to the writer thread in, and the lean row it is stored as,
+// must give back every field of every event exactly: nulls, empty strings, non-ASCII text,
+// bodies that are not a suffix, and what the row leaves out to be re-derived from the raw text.
 import { describe, expect, it } from 'vitest';
+import { canonicalize, DERIVED } from '../../src/pipeline/canonicalize.js';
 import type { CanonicalEvent } from '../../src/pipeline/event.js';
-import { decodeBatch, encodeBatch, fieldsJson } from '../../src/store/batch-codec.js';
+import { encodeBatch } from '../../src/store/batch-codec.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import type { WriteBatch } from '../../src/store/types.js';
 
-const event = (over: Partial<CanonicalEvent>): CanonicalEvent => ({
-  tenantId: 't', connector: 'c', sourceType: 'file', ts: 1_700_000_000_123, timestamp: '', receivedAt: 1_700_000_000_456,
-  messageRaw: 'Dec  3 10:00:00 h1 app: x', message: 'x', messageNormalized: 'x', signatureKey: 'k', ingestMetadata: {},
-  ...over,
-});
+const NOW = Date.UTC(2026, 11, 3, 12);
+const ctx = { connector: 'files', tenantId: 't', sourceType: 'file', now: NOW, utc: true };
+const prepared = (env: Parameters<typeof canonicalize>[0], key: string): CanonicalEvent =>
+  ({ ...canonicalize(env, ctx).event, signatureKey: key }) as CanonicalEvent;
 
-describe('batch codec', () => {
-  it('round-trips every stored column', () => {
+const FIELDS = ['tenantId', 'connector', 'sourceType', 'host', 'service', 'severity', 'facility', 'assetId', 'sourcePath',
+  'messageRaw', 'message', 'messageNormalized', 'signatureKey', 'parseError', 'ts', 'receivedAt',
+  'structuredFields', 'correlationKeys', 'metadata', 'ingestMetadata'] as const;
+
+describe('batch codec and the stored row', () => {
+  it('gives back every field of every event after crossing to the writer and the store', () => {
     const events = [
-      event({ host: 'h1', service: 'sshd', severity: 'err', sourcePath: '/var/log/auth.log',
-        messageRaw: 'Dec  3 10:00:00 h1 sshd[7]: Accepted publickey for root', message: 'Accepted publickey for root',
-        structuredFields: { pid: '7' } }),
-      // a body that is not a suffix of the raw text, empty strings, non-ASCII and astral characters
-      event({ host: '', messageRaw: '{"msg":"ü 🚀"}', message: 'ü 🚀', messageNormalized: 'ü 🚀', parseError: 'bad ts',
-        metadata: { alert_state: 'active' }, correlationKeys: { device: 'r1' } }),
-      event({ facility: 'daemon', assetId: 'a-1', message: 'tunnel vpn-3 is down', messageRaw: 'tunnel vpn-3 is down', signatureKey: 'k2' }),
+      // a syslog header: host, service, pid, original timestamp and an inferred severity are derived
+      prepared({ messageRaw: 'Dec  3 10:00:00 h1 sshd[7]: ERROR Accepted publickey for root from 10.0.0.1', sourcePath: '/var/log/auth.log', messageFormat: 'syslog' }, 'k1'),
+      // the connector's own structured fields beside a header pid
+      prepared({ messageRaw: 'Dec  3 10:00:01 h1 app[9]: queue 5 full', structuredFields: { queue: 'q1' }, messageFormat: 'syslog' }, 'k1'),
+      // a body that is not a suffix of the raw text, empty host, non-ASCII and astral characters, a parse error
+      prepared({ messageRaw: '{"msg":"ü 🚀"}', message: 'ü 🚀', host: '', parseError: 'bad ts',
+        metadata: { alert_state: 'active' }, correlationKeys: { device: 'r1' }, timestamp: '2026-12-03T11:00:00+01:00' }, 'k2'),
+      prepared({ messageRaw: 'tunnel vpn-3 is down', facility: 'daemon', assetId: 'a-1', severity: 'warning', tenantId: 't2', sourceType: 'syslog' }, 'k2'),
     ];
-    const batch: WriteBatch = { events, signatures: [], checkpoints: [{ connector: 'c', checkpoint: { offset: 5 } }], counts: [] };
-    const back = decodeBatch(structuredClone(encodeBatch(batch)));
-    expect(back.checkpoints).toEqual(batch.checkpoints);
-    expect(back.events).toHaveLength(3);
-    back.events.forEach((got, i) => {
+    expect(events[0]!.derived).toBe(DERIVED.pid | DERIVED.originalTimestamp | DERIVED.severityInferred);
+    expect(events[0]!.fieldsJson).toBeNull(); // nothing left to store as JSON
+    const batch: WriteBatch = {
+      events,
+      signatures: ['k1', 'k2'].map((key) => ({ key, service: '', template: key, firstTemplate: key, family: 'generic' })),
+      checkpoints: [{ connector: 'files', checkpoint: { offset: 5 } }], counts: [],
+    };
+    const store = new SqliteStore(':memory:');
+    const { firstId, lastId } = store.writeEncoded(structuredClone(encodeBatch(batch)));
+    expect(lastId - firstId).toBe(3);
+    const back = store.listEvents({ ascending: true });
+    expect(back).toHaveLength(4);
+    back.forEach((got, i) => {
       const want = events[i]!;
-      for (const k of ['tenantId', 'connector', 'sourceType', 'host', 'service', 'severity', 'facility', 'assetId',
-        'sourcePath', 'messageRaw', 'message', 'messageNormalized', 'signatureKey', 'parseError', 'ts', 'receivedAt'] as const) {
-        expect(got[k], `${k} of event ${i}`).toEqual(want[k]);
-      }
-      expect(got.fieldsJson).toBe(fieldsJson(want));
+      for (const k of FIELDS) expect(got[k], `${k} of event ${i}`).toEqual(want[k]);
+      expect(got.id).toBe(firstId + i);
+      expect(got.timestamp).toBe(new Date(want.ts).toISOString());
     });
-    // the state change is detected on the encoding side and carried over
-    expect(back.events[2]!.stateChange).toMatchObject({ polarity: 1 });
-    expect(back.events[0]!.stateChange).toBeNull();
+    expect(store.loadCheckpoint('files')).toEqual({ offset: 5 });
+    // events by signature, through the postings and the not-yet-applied tail alike
+    expect(store.listEvents({ signatureKey: 'k2' }).map((e) => e.id)).toEqual([firstId + 3, firstId + 2]);
+    expect(store.listEvents({ signatureKey: 'k1', connector: 'files', limit: 1 }).map((e) => e.id)).toEqual([firstId + 1]);
+    store.close();
+  });
+
+  it('carries the state change detected on the encoding side', () => {
+    const events = [prepared({ messageRaw: 'tunnel vpn-3 is down' }, 'k'), prepared({ messageRaw: 'hello' }, 'k')];
+    const enc = encodeBatch({ events, signatures: [], checkpoints: [], counts: [] });
+    expect(enc.states).toEqual([[0, expect.any(String), 1]]);
+    expect(enc.dict.filter((s) => s === 'k')).toHaveLength(1); // a repeated string crosses once
   });
 });

@@ -98,7 +98,7 @@ export function writeConfig(dir: string, yaml: string, name = 'brainstem.yaml'):
 export function storedEvents(dbPath: string): Array<{ id: number; connector: string; fields: Record<string, any>; message_raw: string }> {
   const db = new Database(dbPath, { readonly: true });
   try {
-    return (db.prepare('SELECT id, connector, fields, message_raw FROM events ORDER BY id').all() as any[]).map((r) => ({
+    return (db.prepare('SELECT e.id, src.connector, e.fields, e.message_raw FROM events e JOIN event_sources src ON src.id = e.source_id ORDER BY e.id').all() as any[]).map((r) => ({
       id: r.id, connector: r.connector, message_raw: r.message_raw, fields: r.fields ? JSON.parse(r.fields) : {},
     }));
   } finally {
@@ -111,7 +111,7 @@ export function countEvents(dbPath: string, connector?: string): number {
   const db = new Database(dbPath, { readonly: true });
   try {
     return connector
-      ? (db.prepare('SELECT count(*) AS n FROM events WHERE connector = ?').get(connector) as { n: number }).n
+      ? (db.prepare('SELECT count(*) AS n FROM events e JOIN event_sources src ON src.id = e.source_id WHERE src.connector = ?').get(connector) as { n: number }).n
       : (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
   } finally {
     db.close();
