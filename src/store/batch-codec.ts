@@ -75,7 +75,6 @@ export function encodeBatch(batch: WriteBatch): EncodedBatch {
     }
     return i;
   };
-  let lastSourceKey = '';
   let lastSource = -1;
   for (let i = 0; i < n; i++) {
     const e = batch.events[i]!;
@@ -87,16 +86,17 @@ export function encodeBatch(batch: WriteBatch): EncodedBatch {
     refs[b + REF.assetId] = ref(e.assetId);
     refs[b + REF.signature] = ref(e.signatureKey);
     const path = e.sourcePath ?? '';
-    // NUL cannot occur in a name from the config; the parts are joined only to find the source
-    const sk = `${e.tenantId}\u0000${e.connector}\u0000${e.sourceType}\u0000${path}`;
-    if (sk !== lastSourceKey) {
+    const last = lastSource < 0 ? undefined : sources[lastSource]!;
+    // consecutive events nearly always share their source: compare before building a lookup key
+    if (!last || last[3] !== path || last[1] !== e.connector || last[0] !== e.tenantId || last[2] !== e.sourceType) {
+      // NUL cannot occur in a name from the config; the parts are joined only to find the source
+      const sk = `${e.tenantId}\u0000${e.connector}\u0000${e.sourceType}\u0000${path}`;
       let si = sourceIndex.get(sk);
       if (si === undefined) {
         si = sources.length;
         sources.push([e.tenantId, e.connector, e.sourceType, path]);
         sourceIndex.set(sk, si);
       }
-      lastSourceKey = sk;
       lastSource = si;
     }
     refs[b + REF.source] = lastSource;

@@ -208,7 +208,7 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO event_sources (tenant_id, connector, source_type, source_path)
         SELECT DISTINCT tenant_id, connector, source_type, coalesce(source_path, '') FROM events;
       CREATE TABLE events_v5 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even when retention empties the table
+        id INTEGER PRIMARY KEY,               -- retention keeps the newest event, so ids are never reused
         ts INTEGER NOT NULL,                  -- event time, epoch ms UTC
         received_at INTEGER NOT NULL,
         source_id INTEGER NOT NULL,           -- event_sources.id

@@ -24,7 +24,9 @@ const store = new SqliteStore((workerData as { path: string }).path, { writer: t
 store.aggregateIntervalMs = 1000;
 const idleFlush = setInterval(() => {
   try {
-    store.flushAggregates();
+    // only when batches stopped coming: while they come, writeEncoded applies on its own schedule
+    // (a flush from here right after one of those applied a single batch at full cost)
+    if (store.dueForApply()) store.flushAggregates();
   } catch {
     // retried on the next tick or batch; a crash is repaired at the next open
   }
