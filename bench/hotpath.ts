@@ -1,5 +1,6 @@
 // Micro-benchmark of the per-line path on the main thread: canonicalize (syslog header, masking)
-// and fingerprint (template miner), in CPU time, over the synthetic syslog corpus.
+// and fingerprint (template miner), the batch codec and clone to the writer thread, and the
+// writer's commit, in CPU time, over the synthetic syslog corpus.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { maskTokens } from '../src/pipeline/mask.js';
 import { writeSyslogCorpus } from './corpus.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { WriteBatch } from '../src/store/types.js';
+import { encodeBatch, type EncodedBatch } from '../src/store/batch-codec.js';
 
 export async function runHotpathBench(lines = 200_000): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brainstem-hot-'));
@@ -40,14 +42,17 @@ export async function runHotpathBench(lines = 200_000): Promise<void> {
       const events = all.slice(i, i + 1000).map((l) => fp2.assign(canonicalize({ messageRaw: l, messageFormat: 'syslog' }, ctx)));
       batches.push({ events, signatures: fp2.takeChanges(), checkpoints: [{ connector: 'bench', checkpoint: i }], counts: [{ connector: 'bench', type: 'file', received: events.length, stored: events.length, parseErrors: 0 }] });
     }
-    const write = cpu(() => { for (const b of batches) store.writeBatch(b); });
-    const clone = cpu(() => { for (const b of batches) structuredClone(b); });
+    let encoded: EncodedBatch[] = [];
+    const encode = cpu(() => { encoded = batches.map(encodeBatch); });
+    const clone = cpu(() => { encoded = encoded.map((b) => structuredClone(b)); });
+    const write = cpu(() => { for (const b of encoded) store.writeEncoded(b); });
     store.close();
     const rate = (s: number) => `${Math.round(all.length / s).toLocaleString('en')} lines/cpu-s (${((s / all.length) * 1e6).toFixed(2)} µs/line)`;
     console.log(`hot path over ${all.length.toLocaleString('en')} lines:`);
     console.log(`  syslog header parse           ${rate(parse)}`);
     console.log(`  mask (whole line)             ${rate(mask)}`);
     console.log(`  canonicalize + fingerprint    ${rate(full)}`);
+    console.log(`  encode batch for the writer   ${rate(encode)}`);
     console.log(`  structured clone to writer    ${rate(clone)}`);
     console.log(`  SQLite commit (writer thread) ${rate(write)}`);
   } finally {

@@ -243,24 +243,27 @@ export const MIGRATIONS: Migration[] = [
 
     `,
       after(db) {
-      // postings for the events already stored, in chunks per signature as the writer would write them
+      // postings for the events already stored: read in id order, chunk by chunk, and written as
+      // the writer would (one row per signature per run of up to 4,096 ids)
       const through = Number(db.prepare(`SELECT value FROM store_meta WHERE key = 'aggregated_through'`).pluck().get() ?? 0);
-      const rows = db.prepare('SELECT signature_id, id FROM events WHERE id <= ? ORDER BY signature_id, id').raw().iterate(through);
+      const read = db.prepare('SELECT signature_id, id FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT 50000').raw();
       const insert = db.prepare('INSERT INTO signature_events (signature_id, first_id, last_id, ids) VALUES (?, ?, ?, ?)');
-      let sig = -1;
-      let ids: number[] = [];
-      const flush = () => {
-        if (ids.length > 0) writePostings(insert, sig, ids);
-        ids = [];
-      };
-      for (const [s, id] of rows as Iterable<[number, number]>) {
-        if (s !== sig || ids.length >= 4096) {
-          flush();
-          sig = s;
+      const runs = new Map<number, number[]>();
+      for (let after = 0; ;) {
+        const rows = read.all(after, through) as Array<[number, number]>;
+        if (rows.length === 0) break;
+        for (const [sig, id] of rows) {
+          let ids = runs.get(sig);
+          if (!ids) runs.set(sig, (ids = []));
+          ids.push(id);
+          if (ids.length >= 4096) {
+            writePostings(insert, sig, ids);
+            runs.delete(sig);
+          }
         }
-        ids.push(id);
+        after = rows[rows.length - 1]![1];
       }
-      flush();
+      for (const [sig, ids] of runs) writePostings(insert, sig, ids);
     },
   },
 ];

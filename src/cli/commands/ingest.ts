@@ -31,7 +31,7 @@ export interface IngestSummary {
 const BATCH = 1000;
 /** Emits of 1,000 lines handed to the pipeline before waiting for the oldest to commit: enough
  * that one batch can be parsed while the previous one commits on the writer thread. */
-const WINDOW = Number(process.env.BS_WINDOW ?? 24);
+const WINDOW = 24;
 
 /** Split a stream into lines (the last one without a newline included), in chunks of lines. */
 async function* lineChunks(stream: Readable): AsyncGenerator<string[]> {
