@@ -12,6 +12,9 @@ import { StaleBatchError } from '../store/commit-latch.js';
 
 export { StaleBatchError };
 
+/** Batches handed to a resumable writer (the writer thread) before the oldest has committed. */
+export const WRITES_IN_FLIGHT = 4;
+
 export interface BatchWriter {
   /** Commit the batch in one transaction; resolves after commit. */
   write(batch: WriteBatch): Promise<void>;
@@ -190,13 +193,14 @@ export class Pipeline {
 
   /**
    * Process the queue: prepare the next batch while earlier ones commit (the writer may be
-   * another thread). Writers that refuse writes after a failure (`resume`) get up to two batches,
-   * so the writer thread finds the next one waiting when it finishes a commit; others get one,
-   * and a batch prepared meanwhile is only handed over once the one before it has committed.
-   * Either way memory stays bounded.
+   * another thread). Writers that refuse writes after a failure (`resume`) get up to
+   * WRITES_IN_FLIGHT batches, so the writer thread finds the next one waiting when it finishes a
+   * commit, and parsing goes on while it applies the aggregates; others get one, and a batch
+   * prepared meanwhile is only handed over once the one before it has committed. Either way
+   * memory stays bounded.
    */
   private async drain(): Promise<void> {
-    const maxWrites = this.writer.resume ? 2 : 1;
+    const maxWrites = this.writer.resume ? WRITES_IN_FLIGHT : 1;
     const inFlight: Array<Promise<boolean>> = [];
     // The caller assigns `this.running` from our promise: the body must not run (and reach the
     // `finally` that clears it) before that, or a batch that fails to prepare stalls the queue.
@@ -206,7 +210,7 @@ export class Pipeline {
         // Less than a full batch waiting: let the commits in flight finish first, so that what
         // arrives meanwhile joins this batch. A full batch is prepared while one commits (and
         // while a second waits for it, with a resumable writer).
-        while (inFlight.length >= 2 || (inFlight.length > 0 && this.waiting < this.opts.batchSize)) {
+        while (inFlight.length >= Math.max(maxWrites, 2) || (inFlight.length > 0 && this.waiting < this.opts.batchSize)) {
           await inFlight.shift();
         }
         if (this.queue.length === 0) break;
