@@ -28,13 +28,14 @@ interface SigAgg extends Span {
   hosts: Map<string, Span>;
   /** minute → host → count */
   minutes: Map<number, Map<string, number>>;
+  /** subject → host → minute → count by polarity (index 1–3) */
+  transitions: Map<string, Map<string, Map<number, number[]>>>;
   /** Ids of the events folded in (the signature_events postings), ascending. */
   ids: number[];
 }
 
 export class Aggregates {
   private sigs = new Map<string, SigAgg>();
-  private transitions = new Map<string, number>();
   /** Events folded in since the last apply. */
   events = 0;
   /** Highest event id folded in. */
@@ -72,7 +73,7 @@ export class Aggregates {
   private fold(key: string, ts: number, sev: number, host: string, change: StateChange | null, id: number): void {
     let s = this.sigs.get(key);
     if (!s) {
-      s = { n: 0, min: ts, max: ts, sev, buckets: new Map(), hosts: new Map(), minutes: new Map(), ids: [] };
+      s = { n: 0, min: ts, max: ts, sev, buckets: new Map(), hosts: new Map(), minutes: new Map(), transitions: new Map(), ids: [] };
       this.sigs.set(key, s);
     }
     s.n++;
@@ -96,9 +97,14 @@ export class Aggregates {
     if (!perHost) s.minutes.set(slot, (perHost = new Map()));
     perHost.set(host, (perHost.get(host) ?? 0) + 1);
     if (change) {
-      // JSON, not a separator: hosts and subjects may contain any character (even NUL)
-      const tk = JSON.stringify([minute, host, change.subject, key, change.polarity]);
-      this.transitions.set(tk, (this.transitions.get(tk) ?? 0) + 1);
+      // nested by part, not one joined key: hosts and subjects may contain any character
+      let byHost = s.transitions.get(change.subject);
+      if (!byHost) s.transitions.set(change.subject, (byHost = new Map()));
+      let byMinute = byHost.get(host);
+      if (!byMinute) byHost.set(host, (byMinute = new Map()));
+      let counts = byMinute.get(minute);
+      if (!counts) byMinute.set(minute, (counts = [0, 0, 0, 0]));
+      counts[change.polarity]!++;
     }
   }
 
@@ -124,9 +130,16 @@ export class Aggregates {
     }
     const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
-    for (const [k, n] of this.transitions) {
-      const [minute, host, subject, key, polarity] = JSON.parse(k) as [number, string, string, string, number];
-      transUp.run(minute, host, subject, key, polarity, n);
+    for (const [k, s] of this.sigs) {
+      for (const [subject, byHost] of s.transitions) {
+        for (const [host, byMinute] of byHost) {
+          for (const [minute, counts] of byMinute) {
+            for (let polarity = 1; polarity < counts.length; polarity++) {
+              if (counts[polarity]! > 0) transUp.run(minute, host, subject, k, polarity, counts[polarity]);
+            }
+          }
+        }
+      }
     }
     store.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregated_through', ?)
       ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)`).run(this.throughId);
@@ -134,7 +147,6 @@ export class Aggregates {
 
   clear(): void {
     this.sigs.clear();
-    this.transitions.clear();
     this.events = 0;
   }
 }
