@@ -75,7 +75,8 @@ export class Pipeline {
   private queued = 0;
   /** Of those, not yet taken into a batch. */
   private waiting = 0;
-  private waitingForRoom: Array<() => void> = [];
+  /** Emits waiting for room in the queue (backpressure), in submit order. */
+  private waitingForRoom: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
@@ -103,16 +104,25 @@ export class Pipeline {
   /** Queue a connector's batch; resolves once it is committed with its checkpoint. */
   async submit(source: EmitSource, envelopes: RawEnvelope[], checkpoint?: Checkpoint, hasCheckpoint = checkpoint !== undefined): Promise<void> {
     if (this.closed) throw new Error('pipeline is closed');
-    while (this.queued > 0 && this.queued + envelopes.length > this.opts.queueCapacity) {
-      await new Promise<void>((r) => this.waitingForRoom.push(r));
-      if (this.closed) throw new Error('pipeline is closed');
-    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ source, envelopes, checkpoint, hasCheckpoint, resolve, reject });
-      this.queued += envelopes.length;
-      this.waiting += envelopes.length;
-      this.schedule();
+      const p: Pending = { source, envelopes, checkpoint, hasCheckpoint, resolve, reject };
+      // First come, first served: an emit that would fit must not pass one waiting for room. A
+      // connector's checkpoint covers everything it emitted before, so committed ahead of an
+      // earlier emit it names lines not stored yet (lost if the process dies before they are).
+      if (this.waitingForRoom.length > 0 || !this.hasRoom(envelopes.length)) this.waitingForRoom.push(p);
+      else this.enqueue(p);
     });
+  }
+
+  private hasRoom(envelopes: number): boolean {
+    return this.queued === 0 || this.queued + envelopes <= this.opts.queueCapacity;
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    this.queued += p.envelopes.length;
+    this.waiting += p.envelopes.length;
+    this.schedule();
   }
 
   /** Commit everything queued now and wait for it. */
@@ -129,7 +139,7 @@ export class Pipeline {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    for (const w of this.waitingForRoom.splice(0)) w();
+    for (const p of this.waitingForRoom.splice(0)) p.reject(new Error('pipeline is closed'));
   }
 
   /**
@@ -268,6 +278,25 @@ export class Pipeline {
       if (err) it.reject(err);
       else it.resolve();
     }
-    while (this.waitingForRoom.length > 0 && this.queued < this.opts.queueCapacity) this.waitingForRoom.shift()!();
+    if (err) this.failQueued(new Set(items.map((it) => it.source.connector)));
+    // admitted in submit order, each once it fits
+    while (this.waitingForRoom.length > 0 && this.hasRoom(this.waitingForRoom[0]!.envelopes.length)) this.enqueue(this.waitingForRoom.shift()!);
+  }
+
+  /**
+   * A connector's checkpoint covers everything it emitted before: once one of its emits failed,
+   * the checkpointed ones it queued behind it must not commit either (they would record its lines
+   * as stored). They fail as stale, and the connector resumes from its last committed checkpoint.
+   */
+  private failQueued(connectors: Set<string>): void {
+    const stale = (p: Pending) => p.hasCheckpoint && connectors.has(p.source.connector);
+    for (const p of this.queue.filter(stale)) {
+      this.queued -= p.envelopes.length;
+      this.waiting -= p.envelopes.length;
+      p.reject(new StaleBatchError());
+    }
+    this.queue = this.queue.filter((p) => !stale(p));
+    for (const p of this.waitingForRoom.filter(stale)) p.reject(new StaleBatchError());
+    this.waitingForRoom = this.waitingForRoom.filter((p) => !stale(p));
   }
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { Fingerprinter } from '../../src/pipeline/fingerprint.js';
 import { TemplateMiner } from '../../src/pipeline/miner.js';
-import { Pipeline, type BatchWriter } from '../../src/pipeline/pipeline.js';
+import { Pipeline, StaleBatchError, type BatchWriter } from '../../src/pipeline/pipeline.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { WriteBatch } from '../../src/store/types.js';
 
@@ -97,6 +97,60 @@ describe('pipeline and store', () => {
     release();
     await Promise.all([first, second]);
     expect(store.totals().events).toBe(20);
+  });
+
+  it('admits emits in submit order while the queue is full (a later, smaller emit does not pass one waiting for room)', async () => {
+    // each checkpoint covers every line emitted before it: committed ahead of an earlier emit, it
+    // would name lines not yet stored, and a crash before that emit commits loses them
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const covered: Array<{ last: number; stored: number }> = [];
+    const { store, pipeline } = setup({ queueCapacity: 10, batchSize: 10, flushMs: 0 }, (w) => ({
+      write: async (b) => {
+        await gate;
+        await w.write(b);
+        covered.push({ last: (store.loadCheckpoint('c1') as { last: number }).last, stored: store.totals().events });
+      },
+    }));
+    const a = pipeline.submit(source, lines(1, 6), { last: 6 }); // taken at once; its commit waits
+    const b = pipeline.submit(source, lines(7, 6), { last: 12 }); // 6 + 6 > 10: waits for room
+    const c = pipeline.submit(source, lines(13, 2), { last: 14 }); // 6 + 2 fits, but b came first
+    const d = pipeline.submit(source, [], { last: 14 }); // a checkpoint-only emit always fits
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await Promise.all([a, b, c, d]);
+    expect(store.totals().events).toBe(14);
+    for (const x of covered) expect(x.last).toBeLessThanOrEqual(x.stored);
+    expect(covered.map((x) => x.last)).toEqual([...covered.map((x) => x.last)].sort((p, q) => p - q));
+    expect(store.loadCheckpoint('c1')).toEqual({ last: 14 });
+  });
+
+  it('a failed commit also fails the emits of that connector queued behind it (their checkpoints cover its lines)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let fail = true;
+    const { store, pipeline } = setup({ batchSize: 10, flushMs: 0 }, (w) => ({
+      write: async (b) => {
+        await gate;
+        if (fail) {
+          fail = false;
+          throw new Error('database is locked');
+        }
+        await w.write(b);
+      },
+    }));
+    const a = pipeline.submit(source, lines(1, 6), { last: 6 }); // its commit fails
+    a.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5)); // a's batch is being written
+    const b = pipeline.submit(source, lines(7, 2), { last: 8 }); // queued meanwhile: covers a's lines
+    const other = pipeline.submit({ connector: 'c2', type: 'test' }, lines(100, 2), { last: 2 }); // another connector: unaffected
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await expect(a).rejects.toThrow('database is locked');
+    await expect(b).rejects.toBeInstanceOf(StaleBatchError);
+    await other;
+    expect(store.loadCheckpoint('c1')).toBeUndefined();
+    expect(store.loadCheckpoint('c2')).toEqual({ last: 2 });
   });
 
   it('stores a connector parse error with the raw text and counts it', async () => {
