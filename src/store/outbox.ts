@@ -71,7 +71,7 @@ export function recordDigest(
     for (const r of rows) ins.run(r.id, digest.name, digest.id, r.receiver, r.receiverType, r.payload, dueAt, now);
     for (const h of history.upsert) up.run(digest.name, h.signatureKey, h.attentionBand, h.count, h.hosts, h.sentAt, h.title ?? null);
     for (const k of history.remove) del.run(digest.name, k);
-  })();
+  }).immediate();
 }
 
 export function loadHistory(store: SqliteStore, digest: string): HistoryRow[] {

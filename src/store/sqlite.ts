@@ -107,10 +107,12 @@ export class SqliteStore {
     for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
       if (m.version <= current) continue;
       this.db.transaction(() => {
+        // another process may have migrated while this one waited for the lock
+        if (this.schemaVersion >= m.version) return;
         this.db.exec(m.sql);
         m.after?.(this.db);
         this.db.pragma(`user_version = ${m.version}`);
-      })();
+      }).immediate();
     }
   }
 
@@ -122,7 +124,7 @@ export class SqliteStore {
   /** Apply pending aggregates now, in their own transaction. */
   flushAggregates(): void {
     if (this.pending.events > 0) {
-      this.db.transaction(() => this.pending.write(this))();
+      this.db.transaction(() => this.pending.write(this)).immediate();
       this.pending.clear();
     }
     this.lastApply = Date.now();
@@ -187,6 +189,9 @@ export class SqliteStore {
     let firstId = 0;
     const sourceIdsBefore = this.sourceIds.size;
     try {
+      // IMMEDIATE: take the write lock first. A deferred transaction that reads before it writes
+      // (a signature id not cached yet) fails at once with "database is locked" when another
+      // connection commits in between, instead of waiting busy_timeout for the lock.
       this.db.transaction(() => {
         const sigUpsert = this.stmt(`INSERT INTO signatures (signature_key, template, first_template, service, event_family)
           VALUES (?, ?, ?, ?, ?) ON CONFLICT(signature_key) DO UPDATE SET template = excluded.template`);
@@ -234,7 +239,7 @@ export class SqliteStore {
         const cp = this.stmt(`INSERT INTO checkpoints (connector, checkpoint, updated_at) VALUES (?, ?, ?)
           ON CONFLICT(connector) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`);
         for (const c of b.rest.checkpoints) cp.run(c.connector, JSON.stringify(c.checkpoint ?? null), now);
-      })();
+      }).immediate();
     } catch (err) {
       // ids learnt inside a rolled-back transaction are not in the store
       if (this.sourceIds.size !== sourceIdsBefore) this.sourceIds.clear();
@@ -321,7 +326,7 @@ export class SqliteStore {
       cands.map((c) => (up.get(c.candidateType, c.signatureKey, c.title, c.summary, c.scoreTotal, JSON.stringify(c.scoreBreakdown),
         c.decisionBand, c.attentionBand, JSON.stringify(c.sourceSignatureIds), JSON.stringify(c.sourceEventIds), c.confidence,
         JSON.stringify(c.metadata), now, now) as { id: number }).id),
-    )();
+    ).immediate();
   }
 
   // ---------------------------------------------------------------- reads

@@ -21,7 +21,7 @@ const lines = (word: string, n: number) =>
 /** A batch of one event whose signature the store has never seen: the write fails. */
 const badBatch = (): WriteBatch => ({
   events: [{
-    tenantId: 't', connector: 'c1', sourceType: 'test', ts: 1, timestamp: '', receivedAt: 1, messageRaw: 'x',
+    tenantId: 't', connector: 'c1', sourceType: 'test', ts: 1, receivedAt: 1, messageRaw: 'x',
     message: 'x', messageNormalized: 'x', signatureKey: 'no-such-signature', ingestMetadata: {},
   }],
   signatures: [], checkpoints: [{ connector: 'c1', checkpoint: { last: 99 } }], counts: [],
@@ -81,5 +81,48 @@ describe('batch writers after a failed write', () => {
     const store = new SqliteStore(path, { readonly: true });
     expect(store.loadCheckpoint('c1')).toEqual({ ok: true });
     store.close();
+  });
+});
+
+const event = (raw: string, key: string): WriteBatch['events'][number] => ({
+  tenantId: 't', connector: 'c1', sourceType: 'test', ts: 1, receivedAt: 1, messageRaw: raw, message: raw,
+  messageNormalized: raw, signatureKey: key, ingestMetadata: {},
+});
+const sig = (key: string) => ({ key, service: '', template: key, firstTemplate: key, family: 'generic' });
+
+describe('the writer and other connections', () => {
+  it('waits for a write lock another connection holds instead of failing with "database is locked"', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'bs-lock-'));
+    try {
+      const path = join(dir, 'lock.db');
+      const setup = new SqliteStore(path);
+      setup.writeBatch({ events: [event('first', 'k'), event('other', 'k2')], signatures: [sig('k'), sig('k2')], checkpoints: [], counts: [] });
+      setup.close();
+      // a store that has not met signature k yet: its next batch reads (the id) before it writes
+      const store = new SqliteStore(path);
+      store.writeBatch({ events: [event('warm', 'k2')], signatures: [], checkpoints: [], counts: [] });
+      // another connection (its own process) takes the write lock, writes, and commits 400 ms later
+      const holder = spawn(process.execPath, ['-e', `
+        const db = new (require('better-sqlite3'))(${JSON.stringify(path)});
+        db.exec('BEGIN IMMEDIATE');
+        db.prepare("UPDATE connector_stats SET state = 'x'").run();
+        db.prepare("INSERT INTO store_meta (key, value) VALUES ('lock-test', 1)").run();
+        process.stdout.write('locked\\n');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+        db.exec('COMMIT');
+      `], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+      const ids = store.writeBatch({ events: [event('second', 'k')], signatures: [], checkpoints: [], counts: [] });
+      expect(ids.lastId).toBe(4);
+      await new Promise((r) => holder.once('exit', r));
+      expect(store.listEvents({ signatureKey: 'k' }).map((e) => e.messageRaw)).toEqual(['second', 'first']);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
