@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `brainstem` command: dispatches to one module per command. Errors print one line on
 // stderr (a stack trace only with --verbose) and exit non-zero.
+import './v8-heap.js';
 import { CliError, parse, type Command } from './common.js';
 import { runCommand } from './commands/run.js';
 import { ingestCommand } from './commands/ingest.js';

@@ -97,7 +97,7 @@ export const configSchema = z.object({
   pipeline: z.object({
     batch_size: z.number().int().min(1).max(100_000).default(4000).describe('Most envelopes per transaction (emits are never split); under load batches grow to this size, which amortizes index page writes'),
     flush_interval: duration('How long an emit may wait for more to join its batch when the writer is idle (0: commit at once; batches still grow to batch_size while a write is in progress)').default(0),
-    queue_capacity: z.number().int().min(1).default(20_000).describe('Envelopes queued before connectors are slowed down'),
+    queue_capacity: z.number().int().min(1).default(20_000).describe('Envelopes waiting to be taken into a batch before connectors are slowed down (parsed batches waiting for the writer are bounded separately)'),
     utc: z.boolean().default(false).describe('Read year-less syslog timestamps as UTC instead of the host zone'),
   }).strict().default({ batch_size: 4000, flush_interval: 0, queue_capacity: 20_000, utc: false }),
   miner: z.object({

@@ -75,7 +75,7 @@ export class DaemonMetrics {
       },
     });
     new Gauge({
-      name: 'brainstem_pipeline_queue_depth', help: 'Envelopes waiting to be committed', registers: r,
+      name: 'brainstem_pipeline_queue_depth', help: 'Envelopes waiting to be taken into a batch', registers: r,
       collect() { this.set(src.queueDepth()); },
     });
     new Gauge({

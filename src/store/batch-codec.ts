@@ -51,66 +51,116 @@ function bodyOffset(raw: string, body: string): number {
   return offset >= 0 && raw.endsWith(body) ? offset : -1;
 }
 
-export function encodeBatch(batch: WriteBatch): EncodedBatch {
-  const n = batch.events.length;
-  const dict: string[] = [];
-  const dictIndex = new Map<string, number>();
-  const sources: EventSource[] = [];
-  const sourceIndex = new Map<string, number>();
-  const refs = new Int32Array(n * REF_W);
-  const ts = new Float64Array(n);
-  const receivedAt = new Float64Array(n);
-  const raw: string[] = new Array(n);
-  const offset = new Int32Array(n);
-  const derived = new Uint8Array(n);
-  const extras: EncodedBatch['extras'] = [];
-  const states: EncodedBatch['states'] = [];
-  const ref = (s: string | undefined): number => {
+/**
+ * Builds an EncodedBatch event by event, so that the pipeline encodes each event as soon as it is
+ * fingerprinted and the event object dies young: a batch of thousands of event objects held
+ * until the batch was complete survived young-generation collections and was copied and promoted,
+ * which cost more than making the objects.
+ */
+export class BatchEncoder {
+  n = 0;
+  private readonly dict: string[] = [];
+  private readonly dictIndex = new Map<string, number>();
+  private readonly sources: EventSource[] = [];
+  private readonly sourceIndex = new Map<string, number>();
+  private lastSource = -1;
+  private refs: Int32Array;
+  private ts: Float64Array;
+  private receivedAt: Float64Array;
+  private raw: string[] = [];
+  private offset: Int32Array;
+  private derived: Uint8Array;
+  private readonly extras: EncodedBatch['extras'] = [];
+  private readonly states: EncodedBatch['states'] = [];
+
+  /** `capacity`: the expected number of events (the columns grow past it when needed). */
+  constructor(private capacity: number) {
+    this.refs = new Int32Array(capacity * REF_W);
+    this.ts = new Float64Array(capacity);
+    this.receivedAt = new Float64Array(capacity);
+    this.offset = new Int32Array(capacity);
+    this.derived = new Uint8Array(capacity);
+  }
+
+  private ref(s: string | undefined): number {
     if (s === undefined) return -1;
-    let i = dictIndex.get(s);
+    let i = this.dictIndex.get(s);
     if (i === undefined) {
-      i = dict.length;
-      dict.push(s);
-      dictIndex.set(s, i);
+      i = this.dict.length;
+      this.dict.push(s);
+      this.dictIndex.set(s, i);
     }
     return i;
-  };
-  let lastSource = -1;
-  for (let i = 0; i < n; i++) {
-    const e = batch.events[i]!;
+  }
+
+  private grow(): void {
+    const cap = Math.max(16, this.capacity * 2);
+    const more = <T extends Int32Array | Float64Array | Uint8Array>(a: T, w = 1): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * w);
+      b.set(a);
+      return b;
+    };
+    this.refs = more(this.refs, REF_W);
+    this.ts = more(this.ts);
+    this.receivedAt = more(this.receivedAt);
+    this.offset = more(this.offset);
+    this.derived = more(this.derived);
+    this.capacity = cap;
+  }
+
+  add(e: CanonicalEvent): void {
+    if (this.n === this.capacity) this.grow();
+    const i = this.n++;
+    const { refs } = this;
     const b = i * REF_W;
-    refs[b + REF.host] = ref(e.host);
-    refs[b + REF.service] = ref(e.service);
-    refs[b + REF.severity] = ref(e.severity);
-    refs[b + REF.facility] = ref(e.facility);
-    refs[b + REF.assetId] = ref(e.assetId);
-    refs[b + REF.signature] = ref(e.signatureKey);
+    refs[b + REF.host] = this.ref(e.host);
+    refs[b + REF.service] = this.ref(e.service);
+    refs[b + REF.severity] = this.ref(e.severity);
+    refs[b + REF.facility] = this.ref(e.facility);
+    refs[b + REF.assetId] = this.ref(e.assetId);
+    refs[b + REF.signature] = this.ref(e.signatureKey);
     const path = e.sourcePath ?? '';
-    const last = lastSource < 0 ? undefined : sources[lastSource]!;
+    const last = this.lastSource < 0 ? undefined : this.sources[this.lastSource]!;
     // consecutive events nearly always share their source: compare before building a lookup key
     if (!last || last[3] !== path || last[1] !== e.connector || last[0] !== e.tenantId || last[2] !== e.sourceType) {
       // NUL cannot occur in a name from the config; the parts are joined only to find the source
       const sk = `${e.tenantId}\u0000${e.connector}\u0000${e.sourceType}\u0000${path}`;
-      let si = sourceIndex.get(sk);
+      let si = this.sourceIndex.get(sk);
       if (si === undefined) {
-        si = sources.length;
-        sources.push([e.tenantId, e.connector, e.sourceType, path]);
-        sourceIndex.set(sk, si);
+        si = this.sources.length;
+        this.sources.push([e.tenantId, e.connector, e.sourceType, path]);
+        this.sourceIndex.set(sk, si);
       }
-      lastSource = si;
+      this.lastSource = si;
     }
-    refs[b + REF.source] = lastSource;
-    ts[i] = e.ts;
-    receivedAt[i] = e.receivedAt;
-    raw[i] = e.messageRaw;
+    refs[b + REF.source] = this.lastSource;
+    this.ts[i] = e.ts;
+    this.receivedAt[i] = e.receivedAt;
+    this.raw.push(e.messageRaw);
     const off = bodyOffset(e.messageRaw, e.message);
-    offset[i] = off;
-    derived[i] = e.derived ?? 0;
+    this.offset[i] = off;
+    this.derived[i] = e.derived ?? 0;
     const fields = fieldsJson(e);
-    if (off < 0 || e.parseError !== undefined || fields !== null) extras.push([i, off < 0 ? e.message : null, e.parseError ?? null, fields]);
+    if (off < 0 || e.parseError !== undefined || fields !== null) this.extras.push([i, off < 0 ? e.message : null, e.parseError ?? null, fields]);
     const change = eventStateChange(e);
-    if (change) states.push([i, change.subject, change.polarity]);
+    if (change) this.states.push([i, change.subject, change.polarity]);
   }
+
+  /** The batch so far, with the rest of what commits with it. The encoder is not used after. */
+  finish(rest: Omit<WriteBatch, 'events'>): EncodedBatch {
+    const { n } = this;
+    // exact columns (structured clone would copy all of a view's buffer, not just its range)
+    const cut = <T extends Int32Array | Float64Array | Uint8Array>(a: T, w = 1): T => (a.length === n * w ? a : (a.slice(0, n * w) as T));
+    return {
+      n, dict: this.dict, refs: cut(this.refs, REF_W), sources: this.sources, ts: cut(this.ts), receivedAt: cut(this.receivedAt),
+      raw: this.raw, offset: cut(this.offset), derived: cut(this.derived), extras: this.extras, states: this.states, rest,
+    };
+  }
+}
+
+export function encodeBatch(batch: WriteBatch): EncodedBatch {
+  const enc = new BatchEncoder(batch.events.length);
+  for (const e of batch.events) enc.add(e);
   const { events: _events, ...rest } = batch;
-  return { n, dict, refs, sources, ts, receivedAt, raw, offset, derived, extras, states, rest };
+  return enc.finish(rest);
 }

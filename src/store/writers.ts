@@ -1,13 +1,12 @@
 // Batch writers for the pipeline: inline (same thread; used from TypeScript sources under test)
-// or on a worker thread (the built daemon), both committing through SqliteStore.writeBatch.
+// or on a worker thread (the built daemon), both committing through SqliteStore.writeEncoded.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BatchWriter } from '../pipeline/pipeline.js';
 import type { SqliteStore } from './sqlite.js';
-import type { WriteBatch } from './types.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
-import { encodeBatch } from './batch-codec.js';
+import type { EncodedBatch } from './batch-codec.js';
 import { CommitLatch, StaleBatchError } from './commit-latch.js';
 
 export interface ClosableWriter extends BatchWriter {
@@ -17,8 +16,8 @@ export interface ClosableWriter extends BatchWriter {
 export class InlineWriter implements ClosableWriter {
   private readonly latch = new CommitLatch();
   constructor(private readonly store: SqliteStore) {}
-  async write(batch: WriteBatch): Promise<void> {
-    this.latch.commit(() => this.store.writeBatch(batch));
+  async write(batch: EncodedBatch): Promise<void> {
+    this.latch.commit(() => this.store.writeEncoded(batch));
   }
   resume(): void {
     this.latch.resume();
@@ -70,8 +69,8 @@ export class WorkerWriter implements ClosableWriter {
     });
   }
 
-  write(batch: WriteBatch): Promise<void> {
-    return this.request({ op: 'write', batch: encodeBatch(batch) });
+  write(batch: EncodedBatch): Promise<void> {
+    return this.request({ op: 'write', batch });
   }
 
   async close(): Promise<void> {

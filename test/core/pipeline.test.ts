@@ -7,14 +7,14 @@ import { Fingerprinter } from '../../src/pipeline/fingerprint.js';
 import { TemplateMiner } from '../../src/pipeline/miner.js';
 import { Pipeline, StaleBatchError, type BatchWriter } from '../../src/pipeline/pipeline.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { WriteBatch } from '../../src/store/types.js';
+import type { EncodedBatch } from '../../src/store/batch-codec.js';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'brainstem-pipe-')), 'b.db');
 const source = { connector: 'c1', type: 'test' };
 
 function setup(opts: { batchSize?: number; queueCapacity?: number; flushMs?: number } = {}, wrap?: (w: BatchWriter) => BatchWriter) {
   const store = new SqliteStore(tmp());
-  const inner: BatchWriter = { write: async (b: WriteBatch) => { store.writeBatch(b); } };
+  const inner: BatchWriter = { write: async (b: EncodedBatch) => { store.writeEncoded(b); } };
   const writer = wrap ? wrap(inner) : inner;
   const fp = new Fingerprinter(new TemplateMiner());
   const pipeline = new Pipeline(writer, fp, silentLogger(), { tenantId: 't', flushMs: 20, ...opts },
@@ -49,7 +49,7 @@ describe('pipeline and store', () => {
 
   it('never splits an emit across transactions and commits checkpoints in order', async () => {
     const batches: number[] = [];
-    const { store, pipeline } = setup({ batchSize: 10 }, (w) => ({ write: async (b) => { batches.push(b.events.length); await w.write(b); } }));
+    const { store, pipeline } = setup({ batchSize: 10 }, (w) => ({ write: async (b) => { batches.push(b.n); await w.write(b); } }));
     await Promise.all([
       pipeline.submit(source, lines(1, 7), { last: 7 }),
       pipeline.submit(source, lines(8, 25), { last: 32 }),
@@ -88,15 +88,18 @@ describe('pipeline and store', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const { store, pipeline } = setup({ queueCapacity: 10, batchSize: 10 }, (w) => ({ write: async (b) => { await gate; await w.write(b); } }));
-    const first = pipeline.submit(source, lines(1, 10), { last: 10 });
-    let secondQueued = false;
-    const second = pipeline.submit(source, lines(11, 10), { last: 20 }).then(() => (secondQueued = true));
+    // the first batch is committing (held), the second is prepared and waits for it, the third
+    // fills the queue: the fourth must wait for room (or the queue would hold 20)
+    let resolved = 0;
+    const emits = [1, 11, 21, 31].map((from) => pipeline.submit(source, lines(from, 10), { last: from + 9 }).then(() => resolved++));
     await new Promise((r) => setTimeout(r, 100));
     expect(pipeline.depth).toBe(10);
-    expect(secondQueued).toBe(false);
+    expect(resolved).toBe(0);
     release();
-    await Promise.all([first, second]);
-    expect(store.totals().events).toBe(20);
+    await Promise.all(emits);
+    expect(pipeline.depth).toBe(0);
+    expect(store.totals().events).toBe(40);
+    expect(store.loadCheckpoint('c1')).toEqual({ last: 40 });
   });
 
   it('admits emits in submit order while the queue is full (a later, smaller emit does not pass one waiting for room)', async () => {
@@ -166,14 +169,14 @@ describe('pipeline and store', () => {
     const s1 = new SqliteStore(path);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const fp1 = new Fingerprinter(new TemplateMiner());
-    const p1 = new Pipeline({ write: async (b) => { s1.writeBatch(b); } }, fp1, silentLogger(), { tenantId: 't' });
+    const p1 = new Pipeline({ write: async (b) => { s1.writeEncoded(b); } }, fp1, silentLogger(), { tenantId: 't' });
     await p1.submit(source, lines(1, 3));
     const key = s1.listSignatures()[0]!.signatureKey;
     s1.close();
     const s2 = new SqliteStore(path);
     const miner = new TemplateMiner();
     miner.load(s2.loadClusters());
-    const p2 = new Pipeline({ write: async (b) => { s2.writeBatch(b); } }, new Fingerprinter(miner), silentLogger(), { tenantId: 't' });
+    const p2 = new Pipeline({ write: async (b) => { s2.writeEncoded(b); } }, new Fingerprinter(miner), silentLogger(), { tenantId: 't' });
     await p2.submit(source, lines(100, 2));
     expect(s2.listSignatures().map((s) => s.signatureKey)).toEqual([key]);
     expect(s2.schemaVersion).toBeGreaterThanOrEqual(1);
@@ -205,7 +208,7 @@ describe('pipeline and store', () => {
     const path = tmp();
     const s1 = new SqliteStore(path);
     s1.aggregateIntervalMs = 3_600_000; // apply lazily, as the writer thread does
-    const p1 = new Pipeline({ write: async (b) => { s1.writeBatch(b); } }, new Fingerprinter(new TemplateMiner()), silentLogger(), { tenantId: 't' });
+    const p1 = new Pipeline({ write: async (b) => { s1.writeEncoded(b); } }, new Fingerprinter(new TemplateMiner()), silentLogger(), { tenantId: 't' });
     await p1.submit(source, lines(1, 5));
     await p1.submit(source, lines(6, 7), { last: 12 });
     expect(s1.totals().events).toBe(12);

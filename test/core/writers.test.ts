@@ -11,6 +11,7 @@ import { TemplateMiner } from '../../src/pipeline/miner.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { WriteBatch } from '../../src/store/types.js';
+import { encodeBatch } from '../../src/store/batch-codec.js';
 import { InlineWriter } from '../../src/store/writers.js';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'brainstem-writers-')), 'b.db');
@@ -32,8 +33,8 @@ describe('batch writers after a failed write', () => {
     const store = new SqliteStore(tmp());
     const writer = new InlineWriter(store);
     let failNext = false;
-    const real = store.writeBatch.bind(store);
-    store.writeBatch = (b) => {
+    const real = store.writeEncoded.bind(store);
+    store.writeEncoded = (b) => {
       if (failNext) {
         failNext = false;
         throw new Error('disk full');
@@ -72,11 +73,11 @@ describe('batch writers after a failed write', () => {
     new SqliteStore(path).close();
     const writer = new WorkerWriter(path);
     const ok = (): WriteBatch => ({ events: [], signatures: [], checkpoints: [{ connector: 'c1', checkpoint: { ok: true } }], counts: [] });
-    const [bad, behind] = await Promise.allSettled([writer.write(badBatch()), writer.write(ok())]);
+    const [bad, behind] = await Promise.allSettled([writer.write(encodeBatch(badBatch())), writer.write(encodeBatch(ok()))]);
     expect(bad).toMatchObject({ status: 'rejected', reason: { message: expect.stringContaining('unknown signature') } });
     expect(behind).toMatchObject({ status: 'rejected', reason: { code: 'STALE_BATCH' } });
     writer.resume();
-    await writer.write(ok());
+    await writer.write(encodeBatch(ok()));
     await writer.close();
     const store = new SqliteStore(path, { readonly: true });
     expect(store.loadCheckpoint('c1')).toEqual({ ok: true });

@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import { silentLogger } from '../../log/logger.js';
 import { openIngestion } from '../../daemon/daemon.js';
 import { envelopeFromWire } from '../../pipeline/event.js';
+import { WRITES_IN_FLIGHT } from '../../pipeline/pipeline.js';
 import type { RawEnvelope } from '../../plugin/contract.js';
 import { CliError, loadConfigOrExit, printJson, type Command } from '../common.js';
 
@@ -29,9 +30,6 @@ export interface IngestSummary {
 }
 
 const BATCH = 1000;
-/** Emits of 1,000 lines handed to the pipeline before waiting for the oldest to commit: enough
- * that one batch can be parsed while the previous one commits on the writer thread. */
-const WINDOW = 24;
 
 /** Split a stream into lines (the last one without a newline included), in chunks of lines. */
 async function* lineChunks(stream: Readable): AsyncGenerator<string[]> {
@@ -53,10 +51,16 @@ export async function ingestSources(loaded: LoadedConfig, sources: string[], opt
   const sigBefore = store.totals().signatures;
   const source = { connector: 'ingest', type: opts.format === 'json' ? 'json' : 'file' };
   let linesRead = 0;
+  // Emits handed to the pipeline before waiting for the oldest to commit: enough for its batches
+  // in flight to the writer and two more batches of lines, so that parsing goes on while the
+  // writer thread applies the aggregates. Not more: lines read ahead wait long enough to reach the
+  // old generation, and each one is then garbage for a major GC (RSS).
+  const { batch_size: batchSize, queue_capacity: capacity } = loaded.config.pipeline;
+  const window = Math.ceil(Math.min((WRITES_IN_FLIGHT + 2) * batchSize, WRITES_IN_FLIGHT * batchSize + capacity) / BATCH);
   const inFlight: Promise<void>[] = [];
   const submit = async (batch: RawEnvelope[]) => {
     inFlight.push(pipeline.submit(source, batch));
-    if (inFlight.length >= WINDOW) await inFlight.shift();
+    if (inFlight.length >= window) await inFlight.shift();
   };
   try {
     for (const src of sources) {
