@@ -29,10 +29,7 @@ export interface SyslogLine {
   message: string;
 }
 
-const RE_BSD = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))? /;
 const RE_ISO = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?) /;
-// prog[pid]: or prog: — prog may contain / . - _ and @ (systemd units, postfix/smtpd)
-const RE_TAG = /^([^\s:[\]]{1,64})(?:\[([^\]\s]{1,32})\])?: ?/;
 
 /**
  * Infer the year of a year-less timestamp: the latest year in which the date is not more than
@@ -67,7 +64,7 @@ export function parsePri(line: string): [string, string, string] | undefined {
   const close = line.indexOf('>');
   if (close < 2 || close > 4) return undefined;
   const pri = Number(line.slice(1, close));
-  if (!Number.isInteger(pri) || pri > 191) return undefined;
+  if (!Number.isInteger(pri) || pri < 0 || pri > 191) return undefined;
   return [FACILITIES[pri >> 3]!, SEVERITIES[pri & 7]!, line.slice(close + 1)];
 }
 
@@ -78,47 +75,133 @@ export interface SyslogLineOptions {
   utc?: boolean;
 }
 
+/** Month index by the three character codes of its name (`Dec` → 11). */
+const MONTH_CODES = new Map(Object.entries(MONTHS).map(([name, i]) => [(name.charCodeAt(0) << 16) | (name.charCodeAt(1) << 8) | name.charCodeAt(2), i]));
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** `\s` of a regular expression. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)
+    || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Two digits at `i` as a number, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i);
+  const b = s.charCodeAt(i + 1);
+  return isDigit(a) && isDigit(b) ? (a - 48) * 10 + (b - 48) : -1;
+}
+
+/** Where a header field ends, and what it held: written by the scanners below (no allocation per line). */
+const scan = { end: 0, month: 0, day: 0, tod: 0 };
+
+/**
+ * `Mmm dd hh:mm:ss[.ffffff] ` at `i` (the RE_BSD form: one or two spaces before the day, up to six
+ * fraction digits, a space after): fills `scan` and returns true. Scanned by hand: the regular
+ * expression and its captures were most of the header parse's time and allocation.
+ */
+function scanBsdTime(s: string, i: number): boolean {
+  const c0 = s.charCodeAt(i);
+  const c1 = s.charCodeAt(i + 1);
+  const c2 = s.charCodeAt(i + 2);
+  if (!(c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && c2 >= 97 && c2 <= 122) || s.charCodeAt(i + 3) !== 32) return false;
+  const month = MONTH_CODES.get((c0 << 16) | (c1 << 8) | c2);
+  if (month === undefined) return false;
+  let j = i + 4;
+  if (s.charCodeAt(j) === 32) j++;
+  if (!isDigit(s.charCodeAt(j))) return false;
+  let day = s.charCodeAt(j++) - 48;
+  if (isDigit(s.charCodeAt(j))) day = day * 10 + s.charCodeAt(j++) - 48;
+  if (s.charCodeAt(j) !== 32) return false;
+  const h = twoDigits(s, j + 1);
+  const m = s.charCodeAt(j + 3) === 58 ? twoDigits(s, j + 4) : -1;
+  const sec = s.charCodeAt(j + 6) === 58 ? twoDigits(s, j + 7) : -1;
+  if (h < 0 || m < 0 || sec < 0) return false;
+  j += 9;
+  let ms = 0;
+  if (s.charCodeAt(j) === 46 /* . */) {
+    let k = j + 1;
+    let scale = 100;
+    while (k - j <= 6 && isDigit(s.charCodeAt(k))) {
+      ms += (s.charCodeAt(k) - 48) * scale;
+      scale /= 10;
+      k++;
+    }
+    if (k === j + 1 || k - j > 7) return false;
+    ms = Math.floor(ms);
+    j = k;
+  }
+  if (s.charCodeAt(j) !== 32) return false;
+  scan.end = j;
+  scan.month = month;
+  scan.day = day;
+  scan.tod = ((h * 60 + m) * 60 + sec) * 1000 + ms;
+  return true;
+}
+
 /** Parse a syslog-formatted line; undefined when it has no recognizable header. */
 export function parseSyslogLine(line: string, opts: SyslogLineOptions = {}): SyslogLine | undefined {
-  let rest = line;
+  let pos = 0;
   let facility: string | undefined;
   let severity: string | undefined;
-  const pri = parsePri(rest);
-  if (pri) [facility, severity, rest] = pri;
+  if (line.charCodeAt(0) === 60 /* < */) {
+    const close = line.indexOf('>');
+    if (close >= 2 && close <= 4) {
+      const pri = Number(line.slice(1, close));
+      if (Number.isInteger(pri) && pri >= 0 && pri <= 191) {
+        facility = FACILITIES[pri >> 3];
+        severity = SEVERITIES[pri & 7];
+        pos = close + 1;
+      }
+    }
+  }
   let ts: number;
   let timestampText: string;
-  let m = RE_BSD.exec(rest);
-  if (m) {
-    const month = MONTHS[m[1]!];
-    if (month === undefined) return undefined;
-    const day = Number(m[2]);
-    const tod = ((Number(m[3]) * 60 + Number(m[4])) * 60 + Number(m[5])) * 1000 + (m[6] ? Math.floor(Number(`0.${m[6]}`) * 1000) : 0);
-    ts = dayStart(month, day, opts.now ?? new Date(), tod, !opts.utc) + tod;
-    timestampText = m[0].trimEnd();
-    rest = rest.slice(m[0].length);
-  } else if ((m = RE_ISO.exec(rest))) {
+  if (scanBsdTime(line, pos)) {
+    ts = dayStart(scan.month, scan.day, opts.now ?? new Date(), scan.tod, !opts.utc) + scan.tod;
+    timestampText = line.slice(pos, scan.end);
+    pos = scan.end + 1;
+  } else {
+    const m = RE_ISO.exec(pos === 0 ? line : line.slice(pos));
+    if (!m) return undefined;
     timestampText = m[1]!;
     ts = Date.parse(timestampText.replace(' ', 'T'));
     if (Number.isNaN(ts)) return undefined;
-    rest = rest.slice(m[0].length);
-  } else {
-    return undefined;
+    pos += m[0].length;
   }
   // host: the next token, unless it already looks like the tag (`prog[pid]:` / `prog:`)
   let host: string | undefined;
-  const sp = rest.indexOf(' ');
-  const first = sp < 0 ? rest : rest.slice(0, sp);
-  if (first && !first.endsWith(':') && !/\]:?$/.test(first)) {
-    host = first;
-    rest = sp < 0 ? '' : rest.slice(sp + 1);
+  let sp = line.indexOf(' ', pos);
+  if (sp < 0) sp = line.length;
+  if (sp > pos) {
+    const last = line.charCodeAt(sp - 1);
+    if (last !== 58 /* : */ && last !== 93 /* ] */) {
+      host = line.slice(pos, sp);
+      pos = Math.min(sp + 1, line.length);
+    }
   }
+  // tag: prog[pid]: or prog: (RE_TAG: 1–64 characters other than space, `:`, `[`, `]`; a pid of 1–32)
   let service: string | undefined;
   let pid: string | undefined;
-  const t = RE_TAG.exec(rest);
-  if (t && rest.charCodeAt(t[0].length - (t[0].endsWith(' ') ? 2 : 1)) === 58 /* : */) {
-    service = t[1];
-    pid = t[2];
-    rest = rest.slice(t[0].length);
+  let j = pos;
+  for (let c = line.charCodeAt(j); j < line.length && j - pos <= 64 && !(isSpace(c) || c === 58 || c === 91 || c === 93); c = line.charCodeAt(++j));
+  if (j > pos && j - pos <= 64) {
+    let k = j;
+    let pidEnd = -1;
+    if (line.charCodeAt(k) === 91 /* [ */) {
+      k++;
+      for (let c = line.charCodeAt(k); k < line.length && k - j <= 33 && c !== 93 && !isSpace(c); c = line.charCodeAt(++k));
+      if (k > j + 1 && k - j <= 33 && line.charCodeAt(k) === 93) {
+        pidEnd = k;
+        k++;
+      } else k = -1;
+    }
+    if (k >= 0 && line.charCodeAt(k) === 58 /* : */) {
+      service = line.slice(pos, j);
+      if (pidEnd >= 0) pid = line.slice(j + 1, pidEnd);
+      pos = line.charCodeAt(k + 1) === 32 ? k + 2 : k + 1;
+    }
   }
-  return { ts, timestampText, host, service, pid, facility, severity, message: rest };
+  return { ts, timestampText, host, service, pid, facility, severity, message: pos === 0 ? line : line.slice(pos) };
 }

@@ -40,4 +40,29 @@ describe('syslog line parser', () => {
     expect(parseSyslogLine('just some text', { now })).toBeUndefined();
     expect(parseSyslogLine('Foo  3 15:47:10 h p: x', { now })).toBeUndefined();
   });
+
+  it('keeps the header rules at their limits (one or two spaces before the day, fraction, tag and pid lengths)', () => {
+    const at = (line: string) => parseSyslogLine(line, { now, utc: true });
+    expect(at('Dec 3 15:47:10 h p: x')).toMatchObject({ timestampText: 'Dec 3 15:47:10', host: 'h', message: 'x' });
+    expect(new Date(at('Dec  2 15:47:10.123456 h p: x')!.ts).toISOString()).toBe('2026-12-02T15:47:10.123Z');
+    expect(new Date(at('Dec 2 15:47:10.5 h p: x')!.ts).toISOString()).toBe('2026-12-02T15:47:10.500Z');
+    expect(at('Dec 13 15:47:10.1234567 h p: x')).toBeUndefined(); // seven fraction digits: not this form
+    expect(at('Dec 13 15:47:10. h p: x')).toBeUndefined();
+    expect(at('Dec   3 15:47:10 h p: x')).toBeUndefined(); // three spaces
+    expect(at('Dec 3 5:47:10 h p: x')).toBeUndefined(); // one-digit hour
+    expect(at('Dex 13 15:47:10 h p: x')).toBeUndefined();
+    const tag64 = 'a'.repeat(64);
+    expect(at(`Dec 3 15:47:10 h ${tag64}: x`)).toMatchObject({ service: tag64, message: 'x' });
+    expect(at(`Dec 3 15:47:10 h ${tag64}a: x`)).toMatchObject({ service: undefined, message: `${tag64}a: x` });
+    const pid32 = '1'.repeat(32);
+    expect(at(`Dec 3 15:47:10 h p[${pid32}]: x`)).toMatchObject({ service: 'p', pid: pid32, message: 'x' });
+    expect(at(`Dec 3 15:47:10 h p[${pid32}1]: x`)).toMatchObject({ service: undefined, message: `p[${pid32}1]: x` });
+    expect(at('Dec 3 15:47:10 h p[]: x')).toMatchObject({ service: undefined, message: 'p[]: x' });
+    expect(at('Dec 3 15:47:10 h p[1]x: y')).toMatchObject({ service: undefined, message: 'p[1]x: y' });
+    expect(at('Dec 3 15:47:10 h p:x')).toMatchObject({ service: 'p', message: 'x' });
+    expect(at('Dec 3 15:47:10 h p:  x')).toMatchObject({ service: 'p', message: ' x' });
+    expect(at('Dec 3 15:47:10 h')).toMatchObject({ host: 'h', service: undefined, message: '' });
+    expect(at('Dec 3 15:47:10  x')).toMatchObject({ host: undefined, message: ' x' });
+    expect(at('<-1>Dec 3 15:47:10 h p: x')).toBeUndefined(); // not a PRI, and then not a header either
+  });
 });
