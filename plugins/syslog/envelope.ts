@@ -12,6 +12,28 @@ export interface Receipt {
   originalLength?: number;
   /** Why framing failed for this chunk of bytes (incomplete frame at close, bad octet count). */
   framingError?: string;
+  /** The same object for every message of a connection: its messages then share their metadata. */
+  persistent?: boolean;
+}
+
+/**
+ * The metadata of a persistent receipt's ordinary messages, one frozen object per format: the
+ * pipeline keeps a frozen object's JSON (canonicalize.ts), so a TCP stream's messages do not
+ * each serialize the same sender, port and protocol again.
+ */
+const sharedMetadata = new WeakMap<Receipt, Map<string, Record<string, unknown>>>();
+
+function receiptMetadata(receipt: Receipt, format: string | undefined): Record<string, unknown> {
+  let byFormat = sharedMetadata.get(receipt);
+  if (!byFormat) sharedMetadata.set(receipt, (byFormat = new Map()));
+  const k = format ?? '';
+  let m = byFormat.get(k);
+  if (!m) {
+    m = { sender: receipt.sender, sender_port: receipt.senderPort, protocol: receipt.protocol };
+    if (format) m.format = format;
+    byFormat.set(k, Object.freeze(m));
+  }
+  return m;
 }
 
 /** Syslog comes from devices that do not always speak UTF-8; replacement chars mark where. */
@@ -27,6 +49,9 @@ export function buildEnvelope(bytes: Uint8Array, receipt: Receipt, opts: ParseOp
   // A frame's trailing line break is transport, not content (UDP senders often append one).
   const trimmed = text.endsWith('\n') ? text.replace(/\r?\n+$/, '') : text;
   const p = parseSyslog(trimmed, opts);
+  if (receipt.persistent && receipt.originalLength === undefined && !invalidUtf8) {
+    return envelopeOf(trimmed, p, receiptMetadata(receipt, p.format), receipt);
+  }
   const metadata: Record<string, unknown> = {
     sender: receipt.sender, sender_port: receipt.senderPort, protocol: receipt.protocol,
   };
@@ -39,6 +64,10 @@ export function buildEnvelope(bytes: Uint8Array, receipt: Receipt, opts: ParseOp
     metadata.invalid_utf8 = true;
     metadata.raw_base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   }
+  return envelopeOf(trimmed, p, metadata, receipt);
+}
+
+function envelopeOf(trimmed: string, p: ReturnType<typeof parseSyslog>, metadata: Record<string, unknown>, receipt: Receipt): RawEnvelope {
   let structured: Record<string, unknown> | undefined;
   if (p.structuredData || p.procid || p.msgid || p.pid || p.mnemonic || p.sequence) {
     structured = { ...p.structuredData };

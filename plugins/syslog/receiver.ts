@@ -180,7 +180,7 @@ export class SyslogReceiver implements Connector {
     if (socket.destroyed) return; // refused at connect
     this.sockets.add(socket);
     this.ctx.metrics.gauge('connections', this.sockets.size);
-    const receipt = { sender, senderPort: socket.remotePort ?? 0, protocol };
+    const receipt: Receipt = { sender, senderPort: socket.remotePort ?? 0, protocol, persistent: true };
     const decoder = new FrameDecoder(this.config.framing, this.config.max_message_bytes);
     let inFlight = 0;
     let paused = false;
@@ -193,7 +193,7 @@ export class SyslogReceiver implements Connector {
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i]!;
         const r: Receipt = f.originalLength === undefined && f.error === undefined ? receipt
-          : { ...receipt, originalLength: f.originalLength, framingError: f.error };
+          : { ...receipt, originalLength: f.originalLength, framingError: f.error, persistent: false };
         const env = buildEnvelope(f.data, r, opts);
         envelopes[i] = env;
         garbageRun = env.parseError && env.metadata?.invalid_utf8 ? garbageRun + 1 : 0;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSyslog, type ParseOptions } from '../../plugins/syslog/parse.js';
 import { instantWithoutYear, wallClockIn } from '../../plugins/syslog/zone.js';
 import { buildEnvelope, decodeMessage } from '../../plugins/syslog/envelope.js';
+import { canonicalize } from '../../src/pipeline/canonicalize.js';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
 const utc: ParseOptions = { format: 'auto', now: NOW, wallClock: wallClockIn('UTC') };
@@ -270,6 +271,27 @@ describe('envelope', () => {
     const env = buildEnvelope(Buffer.from('<13>Dec  3 10:00:00 h a: cut'), { ...receipt, originalLength: 99999, framingError: 'incomplete frame at end of connection' }, utc);
     expect(env.metadata).toMatchObject({ truncated: true, original_length: 99999 });
     expect(env.parseError).toBe('incomplete frame at end of connection');
+  });
+
+  it('a connection\'s messages share one frozen metadata object per format, and its JSON is stored right', () => {
+    const conn = { sender: '192.0.2.8', senderPort: 40000, protocol: 'tcp' as const, persistent: true };
+    const a = buildEnvelope(Buffer.from('<13>Dec  3 10:00:00 h a: one'), conn, utc);
+    const b = buildEnvelope(Buffer.from('<13>Dec  3 10:00:01 h a[7]: two'), conn, utc);
+    const c = buildEnvelope(Buffer.from('<165>1 2003-10-11T22:14:15.003Z h app - - - three'), conn, utc);
+    expect(a.metadata).toBe(b.metadata);
+    expect(Object.isFrozen(a.metadata)).toBe(true);
+    expect(c.metadata).not.toBe(a.metadata);
+    expect(c.metadata).toEqual({ sender: '192.0.2.8', sender_port: 40000, protocol: 'tcp', format: 'rfc5424' });
+    // a truncated or undecodable message still gets its own, with what happened to it
+    const cut = buildEnvelope(Buffer.from('<13>Dec  3 10:00:00 h a: cut'), { ...conn, originalLength: 99999, persistent: false }, utc);
+    expect(cut.metadata).toMatchObject({ sender: '192.0.2.8', truncated: true });
+    expect(a.metadata).not.toHaveProperty('truncated');
+    for (const env of [a, b, c]) {
+      const { event } = canonicalize(env, { connector: 's', tenantId: 't', sourceType: 'syslog', now: Date.UTC(2026, 11, 3, 16), utc: true });
+      expect(JSON.parse(event.fieldsJson!)).toEqual({
+        structured_fields: event.structuredFields, metadata: env.metadata, ingest_metadata: JSON.parse(JSON.stringify(event.ingestMetadata)),
+      });
+    }
   });
 });
 
