@@ -27,7 +27,7 @@ export interface BatchWriter {
   write(batch: EncodedBatch): Promise<void>;
   /**
    * Present on writers that commit in the order written and, after a failed write, reject every
-   * further write (as `StaleBatchError`) until `resume()`: the pipeline may then keep two batches
+   * further write (as `StaleBatchError`) until `resume()`: the pipeline may then keep several batches
    * in flight, because none can commit on top of a failed one.
    */
   resume?(): void;

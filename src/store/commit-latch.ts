@@ -1,7 +1,7 @@
 // The writers' rule after a failed commit, shared by the inline writer and the writer thread:
 // batches handed over behind a failed one were fingerprinted against state that was rolled
 // back, so they are refused (StaleBatchError) until the pipeline has rebuilt its state from the
-// store and calls resume(). This is what lets the pipeline keep two batches in flight.
+// store and calls resume(). This is what lets the pipeline keep several batches in flight.
 
 /** A batch refused because one written before it failed (it was fingerprinted against lost state). */
 export class StaleBatchError extends Error {
