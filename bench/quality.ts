@@ -8,7 +8,7 @@ import path from 'node:path';
 import { canonicalize, type CanonicalizeContext } from '../src/pipeline/canonicalize.js';
 import { maskTokens } from '../src/pipeline/mask.js';
 import { TemplateMiner, type MinerOptions } from '../src/pipeline/miner.js';
-import { runRanking } from './ranking.js';
+import { rankingByHour, runRanking } from './ranking.js';
 
 export const LOGHUB_DATASETS = [
   'HDFS', 'Hadoop', 'Spark', 'Zookeeper', 'BGL', 'HPC', 'Thunderbird', 'Windows',
@@ -269,7 +269,7 @@ export function maskAndMatchThroughput(n = 200_000, print = true): { linesPerSec
 function main(): void {
   templateMiningQuality();
   maskAndMatchThroughput();
-  void runRanking();
+  void runRanking().then(rankingByHour);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) main();

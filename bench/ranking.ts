@@ -30,10 +30,14 @@ export interface RankingResult {
   incidentRecurrences: number;
 }
 
-export async function runRanking(opts: { print?: boolean; loghubDir?: string } = {}): Promise<RankingResult> {
+/** UTC hours at which `rankingByHour` ends the scenario: the result depends on the time of day. */
+export const SWEEP_HOURS = [2, 8, 14, 20];
+
+/** `endMs`: when the scenario ends and scoring runs (default now). */
+export async function runRanking(opts: { print?: boolean; loghubDir?: string; endMs?: number } = {}): Promise<RankingResult> {
   const labels = JSON.parse(readFileSync(join(repoRoot, 'fixtures/scenarios/labels.json'), 'utf8')) as Labels;
   const loghubDir = opts.loghubDir ?? resolve(repoRoot, '../shared/data/loghub_2k');
-  const endMs = Math.floor(Date.now() / 60_000) * 60_000;
+  const endMs = Math.floor((opts.endMs ?? Date.now()) / 60_000) * 60_000;
   const scenario = buildScenario(endMs, loghubDir);
   const dir = mkdtempSync(join(tmpdir(), 'brainstem-ranking-'));
   try {
@@ -94,8 +98,24 @@ export async function runRanking(opts: { print?: boolean; loghubDir?: string } =
   }
 }
 
+/**
+ * The scenario ended at several hours of today (UTC): the daily job runs at 02:00, so how recent
+ * its last run is, and with it the ranking, changes over the day. One line per hour.
+ */
+export async function rankingByHour(): Promise<void> {
+  const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const rows: string[] = ['  by the hour the scenario ends (UTC):'];
+  for (const h of SWEEP_HOURS) {
+    const r = await runRanking({ print: false, endMs: day + h * 3_600_000 });
+    rows.push(`    ${String(h).padStart(2, '0')}:00  precision@10 ${r.precisionAt10.toFixed(2)}  recall ${r.recall.toFixed(2)}  `
+      + `quiet in top 10: ${r.quietInTop10.length ? r.quietInTop10.join(', ') : 'none'}  `
+      + `ranks ${Object.entries(r.ranks).map(([id, rank]) => `${id} ${rank ?? '—'}`).join(', ')}`);
+  }
+  process.stdout.write(`${rows.join('\n')}\n`);
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runRanking().catch((err) => {
+  runRanking().then(rankingByHour).catch((err) => {
     process.stderr.write(`ranking: ${(err as Error).message}\n`);
     process.exitCode = 1;
   });
