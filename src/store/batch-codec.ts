@@ -29,8 +29,13 @@ export interface EncodedBatch {
   offset: Int32Array;
   /** What the reader re-derives from the raw text (canonicalize.ts DERIVED bits). */
   derived: Uint8Array;
-  /** Events with a body of their own, a parse error or stored fields: [index, body, parse error, fields JSON]. */
-  extras: Array<[number, string | null, string | null, string | null]>;
+  /**
+   * Events with a body of their own, a parse error or stored fields, as parallel columns: the
+   * event's index (ascending), its body, parse error and fields JSON (null where it has none).
+   * Columns, not a small array per event: a syslog stream has fields on every event, and a
+   * batch's arrays lived long enough to be copied by the young-generation GC.
+   */
+  extras: { at: number[]; body: Array<string | null>; parseError: Array<string | null>; fields: Array<string | null> };
   /** Events that state a failure or recovery (the state_transitions aggregate): [index, subject, polarity]. */
   states: Array<[number, string, Polarity]>;
   rest: Omit<WriteBatch, 'events'>;
@@ -70,7 +75,7 @@ export class BatchEncoder {
   private raw: string[] = [];
   private offset: Int32Array;
   private derived: Uint8Array;
-  private readonly extras: EncodedBatch['extras'] = [];
+  private readonly extras: EncodedBatch['extras'] = { at: [], body: [], parseError: [], fields: [] };
   private readonly states: EncodedBatch['states'] = [];
 
   /** `capacity`: the expected number of events (the columns grow past it when needed). */
@@ -141,7 +146,13 @@ export class BatchEncoder {
     this.offset[i] = off;
     this.derived[i] = e.derived ?? 0;
     const fields = fieldsJson(e);
-    if (off < 0 || e.parseError !== undefined || fields !== null) this.extras.push([i, off < 0 ? e.message : null, e.parseError ?? null, fields]);
+    if (off < 0 || e.parseError !== undefined || fields !== null) {
+      const x = this.extras;
+      x.at.push(i);
+      x.body.push(off < 0 ? e.message : null);
+      x.parseError.push(e.parseError ?? null);
+      x.fields.push(fields);
+    }
     const change = eventStateChange(e);
     if (change) this.states.push([i, change.subject, change.polarity]);
   }

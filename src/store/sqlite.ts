@@ -217,7 +217,11 @@ export class SqliteStore {
           let body: string | null = null;
           let parseError: string | null = null;
           let fields: string | null = null;
-          if (x < extras.length && extras[x]![0] === i) [, body, parseError, fields] = extras[x++]!;
+          if (x < extras.at.length && extras.at[x] === i) {
+            body = extras.body[x]!;
+            parseError = extras.parseError[x]!;
+            fields = extras.fields[x++]!;
+          }
           const off = offset[i]!;
           args[k++] = ts[i]; args[k++] = receivedAt[i]; args[k++] = srcOf[refs[r + REF.source]!];
           args[k++] = str(refs[r + REF.host]!); args[k++] = str(refs[r + REF.service]!); args[k++] = str(refs[r + REF.severity]!);
