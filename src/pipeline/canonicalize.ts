@@ -146,13 +146,13 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
       ingestMetadata: ingest,
       parseError,
       derived,
-      fieldsJson: storedFields(derived & DERIVED.pid ? env.structuredFields : structured, env.correlationKeys, env.metadata, ingest, derived),
+      fieldsJson: fieldsColumn(derived & DERIVED.pid ? env.structuredFields : structured, env.correlationKeys, env.metadata, ingest, derived),
     },
   };
 }
 
 /** The events table's `fields` JSON: the object fields, less what `derived` re-derives; null when nothing is left. */
-function storedFields(
+export function fieldsColumn(
   structured: Record<string, unknown> | undefined, correlationKeys: Record<string, string> | undefined,
   metadata: Record<string, unknown> | undefined, ingest: Record<string, unknown>, derived: number,
 ): string | null {

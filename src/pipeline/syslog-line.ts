@@ -58,14 +58,22 @@ function dayStart(month: number, day: number, now: Date, timeOfDayMs: number, lo
   return memo.thisYear + timeOfDayMs - t > 86_400_000 ? memo.lastYear : memo.thisYear;
 }
 
+/** The PRI value of a `<PRI>` at the start of a line, or -1; its end (after `>`) in `priEnd`. */
+let priEnd = 0;
+function scanPri(line: string): number {
+  if (line.charCodeAt(0) !== 60 /* < */) return -1;
+  const close = line.indexOf('>');
+  if (close < 2 || close > 4) return -1;
+  const pri = Number(line.slice(1, close));
+  if (!Number.isInteger(pri) || pri < 0 || pri > 191) return -1;
+  priEnd = close + 1;
+  return pri;
+}
+
 /** Parse `<PRI>` at the start of a line: [facility, severity, rest] or undefined. */
 export function parsePri(line: string): [string, string, string] | undefined {
-  if (line.charCodeAt(0) !== 60 /* < */) return undefined;
-  const close = line.indexOf('>');
-  if (close < 2 || close > 4) return undefined;
-  const pri = Number(line.slice(1, close));
-  if (!Number.isInteger(pri) || pri < 0 || pri > 191) return undefined;
-  return [FACILITIES[pri >> 3]!, SEVERITIES[pri & 7]!, line.slice(close + 1)];
+  const pri = scanPri(line);
+  return pri < 0 ? undefined : [FACILITIES[pri >> 3]!, SEVERITIES[pri & 7]!, line.slice(priEnd)];
 }
 
 export interface SyslogLineOptions {
@@ -145,16 +153,11 @@ export function parseSyslogLine(line: string, opts: SyslogLineOptions = {}): Sys
   let pos = 0;
   let facility: string | undefined;
   let severity: string | undefined;
-  if (line.charCodeAt(0) === 60 /* < */) {
-    const close = line.indexOf('>');
-    if (close >= 2 && close <= 4) {
-      const pri = Number(line.slice(1, close));
-      if (Number.isInteger(pri) && pri >= 0 && pri <= 191) {
-        facility = FACILITIES[pri >> 3];
-        severity = SEVERITIES[pri & 7];
-        pos = close + 1;
-      }
-    }
+  const pri = scanPri(line);
+  if (pri >= 0) {
+    facility = FACILITIES[pri >> 3];
+    severity = SEVERITIES[pri & 7];
+    pos = priEnd;
   }
   let ts: number;
   let timestampText: string;

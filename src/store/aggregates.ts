@@ -121,16 +121,14 @@ export class Aggregates {
     const minuteUp = store.stmt(`INSERT INTO signature_minutes (minute, host, signature_key, count) VALUES (?, ?, ?, ?)
       ON CONFLICT(minute, host, signature_key) DO UPDATE SET count = count + excluded.count`);
     const posting = store.stmt('INSERT OR REPLACE INTO signature_events (signature_id, first_id, last_id, ids) VALUES (?, ?, ?, ?)');
+    const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
     for (const [k, s] of this.sigs) {
       sigAgg.run(s.n, s.min, s.min, s.max, s.max, s.sev, s.sev, k);
       writePostings(posting, store.signatureId(k), s.ids);
       for (const [bucket, n] of s.buckets) bucketUp.run(k, bucket, n);
       for (const [host, h] of s.hosts) hostUp.run(k, host, h.n, h.min, h.max);
       for (const [minute, perHost] of s.minutes) for (const [host, n] of perHost) minuteUp.run(minute, host, k, n);
-    }
-    const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
-      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
-    for (const [k, s] of this.sigs) {
       for (const [subject, byHost] of s.transitions) {
         for (const [host, byMinute] of byHost) {
           for (const [minute, counts] of byMinute) {

@@ -5,6 +5,7 @@
 // state change) cross as sparse lists. Structured clone then copies little more than the raw
 // lines, and the writer binds columns without rebuilding event objects.
 import type { CanonicalEvent } from '../pipeline/event.js';
+import { fieldsColumn } from '../pipeline/canonicalize.js';
 import type { WriteBatch } from './types.js';
 import { eventStateChange, type Polarity } from '../signals/state.js';
 
@@ -41,13 +42,10 @@ export interface EncodedBatch {
   rest: Omit<WriteBatch, 'events'>;
 }
 
-/** The events table's `fields` column: the object fields that are not empty, as JSON. */
-export function fieldsJson(e: CanonicalEvent): string | null {
+/** The events table's `fields` column of an event: canonicalize's, or built the same way for an event made elsewhere. */
+function fieldsJson(e: CanonicalEvent): string | null {
   if (e.fieldsJson !== undefined) return e.fieldsJson;
-  const has = e.structuredFields || e.correlationKeys || e.metadata || Object.keys(e.ingestMetadata).length > 0;
-  return has
-    ? JSON.stringify({ structured_fields: e.structuredFields, correlation_keys: e.correlationKeys, metadata: e.metadata, ingest_metadata: e.ingestMetadata })
-    : null;
+  return fieldsColumn(e.structuredFields, e.correlationKeys, e.metadata, e.ingestMetadata, e.derived ?? 0);
 }
 
 /** Body offset into the raw text when the body is its suffix (it is, after a header parse), else -1. */

@@ -240,9 +240,8 @@ export const MIGRATIONS: Migration[] = [
         ids BLOB NOT NULL,
         PRIMARY KEY (signature_id, first_id)
       ) WITHOUT ROWID;
-
     `,
-      after(db) {
+    after(db) {
       // postings for the events already stored: read in id order, chunk by chunk, and written as
       // the writer would (one row per signature per run of up to 4,096 ids)
       const through = Number(db.prepare(`SELECT value FROM store_meta WHERE key = 'aggregated_through'`).pluck().get() ?? 0);

@@ -161,11 +161,16 @@ export class SqliteStore {
   signatureId(key: string): number {
     let id = this.sigIds.get(key);
     if (id === undefined) {
-      id = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(key) as number | undefined;
+      id = this.findSignatureId(key);
       if (id === undefined) throw new Error(`event references unknown signature ${key}`);
       this.sigIds.set(key, id);
     }
     return id;
+  }
+
+  /** signatures.id of a key, read from the store (undefined when there is no such signature). */
+  private findSignatureId(key: string): number | undefined {
+    return this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(key) as number | undefined;
   }
 
   /** event_sources.id of a source, created when new. */
@@ -352,7 +357,7 @@ export class SqliteStore {
     const dir = q.ascending ? 'ASC' : 'DESC';
     const rows = (): any[] => {
       if (q.signatureKey !== undefined) {
-        const sig = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(q.signatureKey) as number | undefined;
+        const sig = this.findSignatureId(q.signatureKey);
         if (sig === undefined) return [];
         const ids = this.signatureEventIds(sig, q);
         if (ids.length === 0) return [];
@@ -454,7 +459,7 @@ export class SqliteStore {
 
   /** Ids of the most recent events of a signature (evidence for a candidate). */
   recentEventIds(key: string, limit: number): number[] {
-    const sig = this.stmt('SELECT id FROM signatures WHERE signature_key = ?').pluck().get(key) as number | undefined;
+    const sig = this.findSignatureId(key);
     return sig === undefined ? [] : this.signatureEventIds(sig, { limit });
   }
 
