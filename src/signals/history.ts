@@ -1,5 +1,7 @@
-// Reads of the signal aggregates (signature_minutes, state_transitions) that scoring needs.
-// Stores opened read-only before migration 2 lack the tables: they read as empty.
+// Reads of the signal aggregates that scoring needs: per-slot activity of each signature on each
+// host (signature_slots) and failure/recovery state changes (state_minutes), stored as one row per
+// minute and signature with the per-host counts as JSON tuples (migration 6), read back as rows.
+// Stores opened read-only before migration 6 lack the tables: they read as empty.
 import type { SqliteStore } from '../store/sqlite.js';
 
 export const MINUTE_MS = 60_000;
@@ -26,7 +28,7 @@ export function hasSignalAggregates(store: SqliteStore): boolean {
   let v = hasTables.get(store);
   if (v === undefined) {
     const row = store.stmt(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'
-      AND name IN ('signature_minutes', 'state_transitions')`).get() as { n: number };
+      AND name IN ('signature_slots', 'state_minutes')`).get() as { n: number };
     v = row.n === 2;
     hasTables.set(store, v);
   }
@@ -36,13 +38,15 @@ export function hasSignalAggregates(store: SqliteStore): boolean {
 /** Per-minute activity of every signature on every host in [fromMinute, toMinute], by host then minute. */
 export function minuteActivity(store: SqliteStore, fromMinute: number, toMinute: number): MinuteRow[] {
   if (!hasSignalAggregates(store)) return [];
-  return store.stmt('SELECT minute, host, signature_key, count FROM signature_minutes WHERE minute BETWEEN ? AND ? ORDER BY host, minute')
+  return store.stmt(`SELECT s.minute, h.value ->> 0 AS host, s.signature_key, h.value ->> 1 AS count
+    FROM signature_slots s, json_each(s.hosts) h WHERE s.minute BETWEEN ? AND ? ORDER BY host, s.minute`)
     .all(fromMinute, toMinute) as MinuteRow[];
 }
 
 /** Failure/recovery state changes in [fromMinute, toMinute], by host, subject, minute. */
 export function stateTransitions(store: SqliteStore, fromMinute: number, toMinute: number): TransitionRow[] {
   if (!hasSignalAggregates(store)) return [];
-  return store.stmt(`SELECT minute, host, subject, signature_key, polarity, count FROM state_transitions
-    WHERE minute BETWEEN ? AND ? ORDER BY host, subject, minute, polarity`).all(fromMinute, toMinute) as TransitionRow[];
+  return store.stmt(`SELECT s.minute, c.value ->> 0 AS host, c.value ->> 1 AS subject, s.signature_key,
+      c.value ->> 2 AS polarity, c.value ->> 3 AS count
+    FROM state_minutes s, json_each(s.changes) c WHERE s.minute BETWEEN ? AND ? ORDER BY host, subject, s.minute, polarity`).all(fromMinute, toMinute) as TransitionRow[];
 }

@@ -145,7 +145,8 @@ export function discoverRelated(store: SqliteStore, key: string, now: number, op
   const H = Math.round(opts.horizonMs / MINUTE_MS);
   const from = Math.floor((now - opts.historyMs) / MINUTE_MS);
   const to = Math.floor(now / MINUTE_MS);
-  const own = store.stmt('SELECT minute, host FROM signature_minutes WHERE minute BETWEEN ? AND ? AND signature_key = ? AND host != \'\' ORDER BY host, minute')
+  const own = store.stmt(`SELECT s.minute, h.value ->> 0 AS host FROM signature_slots s, json_each(s.hosts) h
+      WHERE s.minute BETWEEN ? AND ? AND s.signature_key = ? AND h.value ->> 0 != '' ORDER BY host, s.minute`)
     .all(from, to, key) as Array<{ minute: number; host: string }>;
   // episode starts: the first minute of the incident signature on a host after a quiet horizon
   const episodes = new Map<string, number[]>();
@@ -161,7 +162,8 @@ export function discoverRelated(store: SqliteStore, key: string, now: number, op
     lastMinute = r.minute;
   }
   const near = new Map<string, { inWindow: number; before: number; total: number }>();
-  const hostRows = store.stmt('SELECT minute, signature_key, count FROM signature_minutes WHERE minute BETWEEN ? AND ? AND host = ?');
+  const hostRows = store.stmt(`SELECT s.minute, s.signature_key, h.value ->> 1 AS count FROM signature_slots s, json_each(s.hosts) h
+    WHERE s.minute BETWEEN ? AND ? AND h.value ->> 0 = ?`);
   for (const [host, starts] of episodes) {
     for (const r of hostRows.all(from, to, host) as Array<{ minute: number; signature_key: string; count: number }>) {
       if (r.signature_key === key) continue;
@@ -217,7 +219,7 @@ export function trackRecurrences(store: SqliteStore, now: number, quietGapMs: nu
     for (const k of keys) latest = Math.max(latest, store.getSignature(k)?.lastSeen ?? 0);
     if (latest <= last) continue;
     const firstNew = hasSignalAggregates(store)
-      ? (store.stmt(`SELECT min(minute) AS m FROM signature_minutes WHERE minute > ? AND minute <= ?
+      ? (store.stmt(`SELECT min(minute) AS m FROM signature_slots WHERE minute > ? AND minute <= ?
           AND signature_key IN (${keys.map(() => '?').join(',')})`).get(Math.floor(last / MINUTE_MS), Math.floor(now / MINUTE_MS), ...keys) as { m: number | null }).m
       : null;
     const startedAt = firstNew !== null ? firstNew * MINUTE_MS : latest;

@@ -1,7 +1,7 @@
 // Failure/recovery detection on one event: which subject (a link, a tunnel, a unit, a
 // LogicMonitor datapoint) it reports on and whether it says that subject failed or recovered.
 // Pure and cheap: called per event (by the batch codec on the parsing thread, or by the writer when
-// it folds stored events in again) to maintain the state_transitions aggregate.
+// it folds stored events in again) to maintain the state_minutes aggregate.
 
 export const FAIL = 1;
 export const RECOVER = 2;

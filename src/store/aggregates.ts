@@ -1,8 +1,9 @@
 // The hot aggregates (design.md §6): per-signature counts, hourly buckets and hosts, plus the
-// signal aggregates (per-minute activity per host, failure/recovery transitions), and the
-// per-signature event postings (signature_events: which events a signature has). The writer
-// folds each batch into an Aggregates object in memory and applies it in one go: one upsert per
-// distinct key per flush, so the cost follows the number of distinct keys, not the event rate.
+// signal aggregates (activity per host and 5-minute slot, failure/recovery state changes per
+// minute), and the per-signature event postings (signature_events: which events a signature has).
+// The writer folds each batch into an Aggregates object in memory and applies it in one go: one
+// upsert per distinct key per flush, so the cost follows the number of distinct keys, not the
+// event rate.
 import type { StoredEvent } from '../pipeline/event.js';
 import { severityRank } from '../pipeline/classify.js';
 import { eventStateChange, type StateChange } from '../signals/state.js';
@@ -13,11 +14,35 @@ import type { SqliteStore } from './sqlite.js';
 export const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 /**
- * signature_minutes is kept in 5-minute slots (the `minute` column holds the slot's first minute):
- * its rows follow hosts × signatures × time, and at minute resolution a busy fleet would write
- * about one row per event. Precursor pairing works in horizons of tens of minutes, so 5 is enough.
+ * signature_slots is kept in 5-minute slots (the `minute` column holds the slot's first minute):
+ * its counts follow hosts × signatures × time, and at minute resolution a busy fleet would count
+ * about one per event. Precursor pairing works in horizons of tens of minutes, so 5 is enough.
  */
 export const ACTIVITY_SLOT_MINUTES = 5;
+
+/** SQL function the writer's connection defines: `addCountTuples(old, new)` of two JSON count-tuple lists. */
+export const ADD_COUNT_TUPLES = 'brainstem_add_count_tuples';
+
+/**
+ * Two JSON lists of count tuples (`[...key, count]`) added up: a tuple of the second list adds its
+ * count to the first list's tuple with the same key, or is appended. What signature_slots and
+ * state_minutes do when a row they upsert is already there.
+ */
+export function addCountTuples(a: string, b: string): string {
+  const out = JSON.parse(a) as Array<Array<string | number>>;
+  const at = new Map<string, Array<string | number>>();
+  for (const t of out) at.set(JSON.stringify(t.slice(0, -1)), t);
+  for (const t of JSON.parse(b) as Array<Array<string | number>>) {
+    const key = JSON.stringify(t.slice(0, -1));
+    const mine = at.get(key);
+    if (mine) (mine[mine.length - 1] as number) += t[t.length - 1] as number;
+    else {
+      at.set(key, t);
+      out.push(t);
+    }
+  }
+  return JSON.stringify(out);
+}
 
 interface Span { n: number; min: number; max: number }
 
@@ -26,10 +51,13 @@ interface SigAgg extends Span {
   sev: number;
   buckets: Map<number, number>;
   hosts: Map<string, Span>;
-  /** minute → host → count */
-  minutes: Map<number, Map<string, number>>;
-  /** subject → host → minute → count by polarity (index 1–3) */
-  transitions: Map<string, Map<string, Map<number, number[]>>>;
+  /** slot → host → count ('' for events without a host) */
+  slots: Map<number, Map<string, number>>;
+  /** The slot of the last event folded in and its hosts (events come in time order: one lookup saved). */
+  lastSlot: number;
+  lastSlotHosts: Map<string, number> | undefined;
+  /** minute → host → subject → count by polarity (index 1–3) */
+  changes: Map<number, Map<string, Map<string, number[]>>>;
   /** Ids of the events folded in (the signature_events postings), ascending. */
   ids: number[];
 }
@@ -44,18 +72,28 @@ export class Aggregates {
   /** Fold in a committed batch whose events got ids firstId, firstId + 1, … */
   addEncoded(b: EncodedBatch, firstId: number): void {
     const { refs, dict, ts } = b;
-    const sevRanks = dict.map((s) => severityRank(s));
+    // per dictionary entry, resolved when first met: severity rank, signature aggregate
+    const sevRanks = new Int8Array(dict.length).fill(-1);
+    const sigOf: Array<SigAgg | undefined> = new Array(dict.length);
+    const noSeverity = severityRank(undefined);
     let next = 0;
     for (let i = 0; i < b.n; i++) {
       const r = i * REF_W;
       const host = refs[r + REF.host]!;
       const sev = refs[r + REF.severity]!;
+      let rank = noSeverity;
+      if (sev >= 0) {
+        rank = sevRanks[sev]!;
+        if (rank < 0) rank = sevRanks[sev] = severityRank(dict[sev]);
+      }
       let change: StateChange | null = null;
       if (next < b.states.length && b.states[next]![0] === i) {
         const [, subject, polarity] = b.states[next++]!;
         change = { subject, polarity };
       }
-      this.fold(dict[refs[r + REF.signature]!]!, ts[i]!, sev < 0 ? severityRank(undefined) : sevRanks[sev]!, host < 0 ? '' : dict[host]!, change, firstId + i);
+      const sk = refs[r + REF.signature]!;
+      const s = sigOf[sk] ?? (sigOf[sk] = this.sig(dict[sk]!, ts[i]!, rank));
+      this.fold(s, ts[i]!, rank, host < 0 ? '' : dict[host]!, change, firstId + i);
     }
     this.events += b.n;
     if (b.n > 0 && firstId + b.n - 1 > this.throughId) this.throughId = firstId + b.n - 1;
@@ -64,18 +102,26 @@ export class Aggregates {
   /** Fold in events read back from the store (crash recovery). */
   addStored(events: readonly StoredEvent[]): void {
     for (const e of events) {
-      this.fold(e.signatureKey, e.ts, severityRank(e.severity), e.host ?? '', eventStateChange(e), e.id);
+      const sev = severityRank(e.severity);
+      this.fold(this.sig(e.signatureKey, e.ts, sev), e.ts, sev, e.host ?? '', eventStateChange(e), e.id);
       if (e.id > this.throughId) this.throughId = e.id;
     }
     this.events += events.length;
   }
 
-  private fold(key: string, ts: number, sev: number, host: string, change: StateChange | null, id: number): void {
+  private sig(key: string, ts: number, sev: number): SigAgg {
     let s = this.sigs.get(key);
     if (!s) {
-      s = { n: 0, min: ts, max: ts, sev, buckets: new Map(), hosts: new Map(), minutes: new Map(), transitions: new Map(), ids: [] };
+      s = {
+        n: 0, min: ts, max: ts, sev, buckets: new Map(), hosts: new Map(), slots: new Map(), lastSlot: NaN,
+        lastSlotHosts: undefined, changes: new Map(), ids: [],
+      };
       this.sigs.set(key, s);
     }
+    return s;
+  }
+
+  private fold(s: SigAgg, ts: number, sev: number, host: string, change: StateChange | null, id: number): void {
     s.n++;
     s.ids.push(id);
     if (ts < s.min) s.min = ts;
@@ -93,17 +139,22 @@ export class Aggregates {
     }
     const minute = Math.floor(ts / MINUTE_MS);
     const slot = minute - (minute % ACTIVITY_SLOT_MINUTES);
-    let perHost = s.minutes.get(slot);
-    if (!perHost) s.minutes.set(slot, (perHost = new Map()));
+    let perHost = s.lastSlotHosts;
+    if (slot !== s.lastSlot || !perHost) {
+      perHost = s.slots.get(slot);
+      if (!perHost) s.slots.set(slot, (perHost = new Map()));
+      s.lastSlot = slot;
+      s.lastSlotHosts = perHost;
+    }
     perHost.set(host, (perHost.get(host) ?? 0) + 1);
     if (change) {
       // nested by part, not one joined key: hosts and subjects may contain any character
-      let byHost = s.transitions.get(change.subject);
-      if (!byHost) s.transitions.set(change.subject, (byHost = new Map()));
-      let byMinute = byHost.get(host);
-      if (!byMinute) byHost.set(host, (byMinute = new Map()));
-      let counts = byMinute.get(minute);
-      if (!counts) byMinute.set(minute, (counts = [0, 0, 0, 0]));
+      let byHost = s.changes.get(minute);
+      if (!byHost) s.changes.set(minute, (byHost = new Map()));
+      let bySubject = byHost.get(host);
+      if (!bySubject) byHost.set(host, (bySubject = new Map()));
+      let counts = bySubject.get(change.subject);
+      if (!counts) bySubject.set(change.subject, (counts = [0, 0, 0, 0]));
       counts[change.polarity]!++;
     }
   }
@@ -118,25 +169,34 @@ export class Aggregates {
     const hostUp = store.stmt(`INSERT INTO signature_hosts (signature_key, host, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(signature_key, host) DO UPDATE SET count = count + excluded.count,
       first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`);
-    const minuteUp = store.stmt(`INSERT INTO signature_minutes (minute, host, signature_key, count) VALUES (?, ?, ?, ?)
-      ON CONFLICT(minute, host, signature_key) DO UPDATE SET count = count + excluded.count`);
     const posting = store.stmt('INSERT OR REPLACE INTO signature_events (signature_id, first_id, last_id, ids) VALUES (?, ?, ?, ?)');
-    const transUp = store.stmt(`INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count)
-      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minute, host, subject, signature_key, polarity) DO UPDATE SET count = count + excluded.count`);
-    for (const [k, s] of this.sigs) {
+    const slotUp = store.stmt(`INSERT INTO signature_slots (minute, signature_key, hosts) VALUES (?, ?, ?)
+      ON CONFLICT(minute, signature_key) DO UPDATE SET hosts = ${ADD_COUNT_TUPLES}(hosts, excluded.hosts)`);
+    const changeUp = store.stmt(`INSERT INTO state_minutes (minute, signature_key, changes) VALUES (?, ?, ?)
+      ON CONFLICT(minute, signature_key) DO UPDATE SET changes = ${ADD_COUNT_TUPLES}(changes, excluded.changes)`);
+    // in key order, the order of the tables keyed by signature first
+    for (const k of [...this.sigs.keys()].sort()) {
+      const s = this.sigs.get(k)!;
       sigAgg.run(s.n, s.min, s.min, s.max, s.max, s.sev, s.sev, k);
       writePostings(posting, store.signatureId(k), s.ids);
       for (const [bucket, n] of s.buckets) bucketUp.run(k, bucket, n);
       for (const [host, h] of s.hosts) hostUp.run(k, host, h.n, h.min, h.max);
-      for (const [minute, perHost] of s.minutes) for (const [host, n] of perHost) minuteUp.run(minute, host, k, n);
-      for (const [subject, byHost] of s.transitions) {
-        for (const [host, byMinute] of byHost) {
-          for (const [minute, counts] of byMinute) {
+      for (const [slot, perHost] of s.slots) {
+        let json = '';
+        for (const [host, n] of perHost) json += `${json ? ',' : '['}[${JSON.stringify(host)},${n}]`;
+        slotUp.run(slot, k, `${json}]`);
+      }
+      for (const [minute, byHost] of s.changes) {
+        let json = '';
+        for (const [host, bySubject] of byHost) {
+          const h = JSON.stringify(host);
+          for (const [subject, counts] of bySubject) {
             for (let polarity = 1; polarity < counts.length; polarity++) {
-              if (counts[polarity]! > 0) transUp.run(minute, host, subject, k, polarity, counts[polarity]);
+              if (counts[polarity]! > 0) json += `${json ? ',' : '['}[${h},${JSON.stringify(subject)},${polarity},${counts[polarity]}]`;
             }
           }
         }
+        if (json) changeUp.run(minute, k, `${json}]`);
       }
     }
     store.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregated_through', ?)

@@ -37,7 +37,7 @@ export interface EncodedBatch {
    * batch's arrays lived long enough to be copied by the young-generation GC.
    */
   extras: { at: number[]; body: Array<string | null>; parseError: Array<string | null>; fields: Array<string | null> };
-  /** Events that state a failure or recovery (the state_transitions aggregate): [index, subject, polarity]. */
+  /** Events that state a failure or recovery (the state_minutes aggregate): [index, subject, polarity]. */
   states: Array<[number, string, Polarity]>;
   rest: Omit<WriteBatch, 'events'>;
 }

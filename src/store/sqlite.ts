@@ -10,7 +10,7 @@ import { maskMessage } from '../pipeline/mask.js';
 import type { ClusterRecord } from '../pipeline/miner.js';
 import { MIGRATIONS } from './migrations.js';
 import { decodeIds } from './postings.js';
-import { Aggregates } from './aggregates.js';
+import { ADD_COUNT_TUPLES, addCountTuples, Aggregates } from './aggregates.js';
 import { encodeBatch, REF, REF_W, type EncodedBatch, type EventSource } from './batch-codec.js';
 import type {
   CandidateRecord, ConnectorStatsRow, ConnectorStatusUpdate, EventQuery, SignatureRow,
@@ -86,6 +86,8 @@ export class SqliteStore {
       if (opts.writer) this.db.pragma('cache_size = -16384');
       this.db.pragma('wal_autocheckpoint = 1000');
       this.db.pragma('foreign_keys = ON');
+      // what the aggregate upserts merge an existing signal row with (aggregates.ts)
+      this.db.function(ADD_COUNT_TUPLES, { deterministic: true }, (a, b) => addCountTuples(a as string, b as string));
       this.migrate();
       this.recoverAggregates();
     }
@@ -135,6 +137,22 @@ export class SqliteStore {
     return this.pending.events > 0 && now - this.lastApply >= this.aggregateIntervalMs;
   }
 
+  /**
+   * Apply the pending aggregates when they are due; returns the error of a failed apply (they stay
+   * pending and the next call tries again; a crash meanwhile is repaired by recoverAggregates).
+   * Not part of a batch's commit: a batch that committed must not be reported as failed (and be
+   * written again) because the apply after it failed.
+   */
+  applyIfDue(): Error | undefined {
+    if (!this.dueForApply()) return undefined;
+    try {
+      this.flushAggregates();
+    } catch (err) {
+      return err as Error;
+    }
+    return undefined;
+  }
+
   /** Fold in events committed after the last aggregate apply (after a crash); returns how many. */
   recoverAggregates(): number {
     let cursor = this.aggregatedThrough();
@@ -152,7 +170,7 @@ export class SqliteStore {
 
   // ---------------------------------------------------------------- writes
 
-  /** Commit a batch: events, signature changes, aggregates, connector counts, checkpoints. */
+  /** Commit a batch: events, signature changes, connector counts, checkpoints; then the aggregates when due. */
   writeBatch(batch: WriteBatch): { firstId: number; lastId: number } {
     return this.writeEncoded(encodeBatch(batch));
   }
@@ -190,7 +208,7 @@ export class SqliteStore {
    * Commit a batch in the writer's form (batch-codec.ts): its events get consecutive ids, returned
    * as the first and last (0, 0 for a batch without events).
    */
-  writeEncoded(b: EncodedBatch): { firstId: number; lastId: number } {
+  writeEncoded(b: EncodedBatch, opts: { apply?: boolean } = {}): { firstId: number; lastId: number } {
     let firstId = 0;
     const sourceIdsBefore = this.sourceIds.size;
     try {
@@ -256,9 +274,10 @@ export class SqliteStore {
       throw err;
     }
     // Aggregates are folded in only after the batch committed, and applied in their own
-    // transaction: a failed apply keeps them pending, a crash is repaired by recoverAggregates.
+    // transaction when due (`apply: false`: the caller calls applyIfDue itself, as the writer
+    // thread does after it reported the commit).
     if (b.n > 0) this.pending.addEncoded(b, firstId);
-    if (this.dueForApply()) this.flushAggregates();
+    if (opts.apply !== false) this.applyIfDue();
     return b.n > 0 ? { firstId, lastId: firstId + b.n - 1 } : { firstId: 0, lastId: 0 };
   }
 
@@ -290,7 +309,7 @@ export class SqliteStore {
     // then the per-minute signal aggregates of the same age (their key starts with the minute)
     const minute = Math.floor(beforeMs / 60_000);
     let n = 0;
-    for (const table of ['signature_minutes', 'state_transitions']) {
+    for (const table of ['signature_slots', 'state_minutes']) {
       // WITHOUT ROWID tables keyed by minute first: delete an hour at a time, oldest first
       const oldest = this.stmt(`SELECT min(minute) FROM ${table}`).pluck().get() as number | null;
       if (oldest !== null && oldest < minute) {

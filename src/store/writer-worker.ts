@@ -22,15 +22,9 @@ const store = new SqliteStore((workerData as { path: string }).path, { writer: t
 // Apply the hot aggregates about once a second (see SqliteStore.aggregateIntervalMs), and also
 // when batches stop arriving.
 store.aggregateIntervalMs = 1000;
-const idleFlush = setInterval(() => {
-  try {
-    // only when batches stopped coming: while they come, writeEncoded applies on its own schedule
-    // (a flush from here right after one of those applied a single batch at full cost)
-    if (store.dueForApply()) store.flushAggregates();
-  } catch {
-    // retried on the next tick or batch; a crash is repaired at the next open
-  }
-}, 1000);
+// A failed apply is retried on the next batch or tick (the aggregates stay pending); a crash
+// meanwhile is repaired at the next open.
+const idleFlush = setInterval(() => store.applyIfDue(), 1000);
 const latch = new CommitLatch();
 parentPort!.on('message', (req: WriterRequest) => {
   if (req.op === 'resume') {
@@ -39,7 +33,7 @@ parentPort!.on('message', (req: WriterRequest) => {
   }
   let reply: WriterReply;
   try {
-    if (req.op === 'write') latch.commit(() => store.writeEncoded(req.batch!));
+    if (req.op === 'write') latch.commit(() => store.writeEncoded(req.batch!, { apply: false }));
     else {
       clearInterval(idleFlush);
       store.close();
@@ -51,4 +45,7 @@ parentPort!.on('message', (req: WriterRequest) => {
   }
   parentPort!.postMessage(reply);
   if (req.op === 'close') parentPort!.close();
+  // after the reply: the batch's emits resolve without waiting for the apply (a few hundred ms
+  // at full load), and the main thread goes on preparing batches meanwhile
+  else if (req.op === 'write' && reply.ok) store.applyIfDue();
 });

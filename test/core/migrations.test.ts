@@ -1,6 +1,7 @@
 // A store written by an earlier version opens with its events intact: migration 5 moves events
 // to the lean row (sources as one id, no stored masked text) and builds the per-signature postings
-// that replace the index on events(signature_id).
+// that replace the index on events(signature_id); migration 6 folds the signal aggregates' rows per
+// host into one row per minute and signature without changing what scoring reads.
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { maskMessage } from '../../src/pipeline/mask.js';
+import { minuteActivity, stateTransitions } from '../../src/signals/history.js';
+import { addCountTuples } from '../../src/store/aggregates.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -65,5 +68,48 @@ describe('migrations', () => {
     expect(store.db.prepare('SELECT count(*) FROM signature_events').pluck().get()).toBeGreaterThan(0);
     expect(store.recentEventIds('aaaa', 3)).toEqual([29, 28, 26]);
     store.close();
+  });
+
+  it('moves a version-5 store\'s signal aggregates to one row per minute and signature, counts unchanged', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bs-migrate-'));
+    dirs.push(dir);
+    const path = join(dir, 'v5.db');
+    const db = new Database(path);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 5)) db.exec(m.sql);
+    db.pragma('user_version = 5');
+    const minutes: Array<[number, string, string, number]> = [
+      [100, 'h1', 'aaaa', 3], [100, 'h2', 'aaaa', 1], [100, '', 'aaaa', 2], [100, 'h1', 'bbbb', 7],
+      [105, 'odd\u0000"host"', 'aaaa', 4], [105, '__proto__', 'bbbb', 5],
+    ];
+    const insMinute = db.prepare('INSERT INTO signature_minutes (minute, host, signature_key, count) VALUES (?, ?, ?, ?)');
+    for (const r of minutes) insMinute.run(...r);
+    const transitions: Array<[number, string, string, string, number, number]> = [
+      [101, 'h1', 'eth0', 'bbbb', 1, 2], [101, 'h1', 'eth0', 'bbbb', 2, 1], [101, 'h2', 'tun "x"', 'bbbb', 1, 1], [102, 'h1', 'eth0', 'aaaa', 3, 6],
+    ];
+    const insTransition = db.prepare('INSERT INTO state_transitions (minute, host, subject, signature_key, polarity, count) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const r of transitions) insTransition.run(...r);
+    db.close();
+
+    const store = new SqliteStore(path);
+    expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)!.version);
+    // 6 and 4 rows became 4 and 2
+    expect(store.db.prepare('SELECT count(*) FROM signature_slots').pluck().get()).toBe(4);
+    expect(store.db.prepare('SELECT count(*) FROM state_minutes').pluck().get()).toBe(2);
+    const byKey = <T extends unknown[]>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort();
+    expect(byKey(minuteActivity(store, 0, 1000).map((r) => [r.minute, r.host, r.signature_key, r.count])))
+      .toEqual(byKey(minutes.map((r) => [r[0], r[1], r[2], r[3]])));
+    expect(byKey(stateTransitions(store, 0, 1000).map((r) => [r.minute, r.host, r.subject, r.signature_key, r.polarity, r.count])))
+      .toEqual(byKey(transitions));
+    // read back in the order scoring walks them: by host, then minute
+    const hosts = minuteActivity(store, 0, 1000).map((r) => `${r.host}@${r.minute}`);
+    expect(hosts).toEqual([...hosts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    store.close();
+  });
+
+  it('adds count tuples by key, keeping keys of any text', () => {
+    expect(JSON.parse(addCountTuples('[["h1",2],["__proto__",1]]', '[["h1",3],["h\\u0000",1],["__proto__",4]]')))
+      .toEqual([['h1', 5], ['__proto__', 5], ['h\u0000', 1]]);
+    expect(JSON.parse(addCountTuples('[["h","eth0",1,2]]', '[["h","eth0",2,1],["h","eth0",1,1]]')))
+      .toEqual([['h', 'eth0', 1, 3], ['h', 'eth0', 2, 1]]);
   });
 });

@@ -102,6 +102,31 @@ describe('pipeline and store', () => {
     expect(store.loadCheckpoint('c1')).toEqual({ last: 40 });
   });
 
+  it('prepares the next batch as soon as a full one is queued, while earlier commits are still in flight', async () => {
+    // a writer that commits in order and holds each commit until released (the writer thread
+    // applying its aggregates): the pipeline must not sit idle behind it with a batch queued
+    const held: Array<() => void> = [];
+    const { store, pipeline } = setup({ batchSize: 10, flushMs: 0 }, (w) => ({
+      write: (b) => new Promise<void>((resolve, reject) => held.push(() => w.write(b).then(resolve, reject))),
+      resume: () => undefined,
+    }));
+    const first = pipeline.submit(source, lines(1, 3), { last: 3 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(held).toHaveLength(1);
+    // less than a batch: it waits to be joined by more (the first commit is still held) …
+    const second = pipeline.submit(source, lines(4, 4), { last: 7 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(held).toHaveLength(1);
+    // … until a full batch is queued: prepared and handed over with the first still held
+    const third = pipeline.submit(source, lines(8, 6), { last: 13 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(held).toHaveLength(2);
+    for (const release of held.splice(0)) release();
+    await Promise.all([first, second, third]);
+    expect(store.totals().events).toBe(13);
+    expect(store.loadCheckpoint('c1')).toEqual({ last: 13 });
+  });
+
   it('admits emits in submit order while the queue is full (a later, smaller emit does not pass one waiting for room)', async () => {
     // each checkpoint covers every line emitted before it: committed ahead of an earlier emit, it
     // would name lines not yet stored, and a crash before that emit commits loses them
@@ -198,7 +223,7 @@ describe('pipeline and store', () => {
     expect(store.listEvents({ signatureKey: last!.signatureKey, limit: 0 }).length).toBeLessThanOrEqual(2);
     // then the per-minute aggregates of the same age; long-term ones stay
     while (store.pruneEvents(cutoff, 20) > 0);
-    expect(store.db.prepare('SELECT count(*) FROM signature_minutes').pluck().get()).toBe(0);
+    expect(store.db.prepare('SELECT count(*) FROM signature_slots').pluck().get()).toBe(0);
     expect(store.listSignatures()[0]!.occurrenceCount).toBe(51);
     expect(store.signatureWindow(0)[0]!.windowCount).toBe(51);
     expect(store.db.prepare('SELECT count(*) FROM signature_events').pluck().get()).toBeLessThanOrEqual(2);
@@ -232,6 +257,6 @@ describe('pipeline and store', () => {
     expect(store.totals().events).toBe(2);
     const hosts = store.signatureWindow(0).flatMap((s) => s.hosts.map((h) => h.host));
     expect(hosts).toContain('odd\u0000host');
-    expect(store.db.prepare('SELECT count(*) FROM state_transitions').pluck().get()).toBe(2);
+    expect(store.db.prepare('SELECT count(*) FROM state_minutes, json_each(changes)').pluck().get()).toBe(2);
   });
 });

@@ -91,6 +91,28 @@ const event = (raw: string, key: string): WriteBatch['events'][number] => ({
 });
 const sig = (key: string) => ({ key, service: '', template: key, firstTemplate: key, family: 'generic' });
 
+describe('aggregate applies after a commit', () => {
+  it('a batch that committed is not reported failed (and written again) when the apply after it fails', () => {
+    const store = new SqliteStore(tmp());
+    const real = store.flushAggregates.bind(store);
+    let failApply = true;
+    store.flushAggregates = () => {
+      if (failApply) throw new Error('disk full');
+      real();
+    };
+    const ids = store.writeBatch({ events: [event('one', 'k'), event('two', 'k')], signatures: [sig('k')], checkpoints: [{ connector: 'c1', checkpoint: 2 }], counts: [] });
+    expect(ids).toEqual({ firstId: 1, lastId: 2 });
+    expect(store.totals().events).toBe(2);
+    expect(store.getSignature('k')!.occurrenceCount).toBe(0); // still pending
+    expect(store.applyIfDue()).toMatchObject({ message: 'disk full' });
+    failApply = false;
+    // the next batch's apply takes both batches' aggregates
+    store.writeBatch({ events: [event('three', 'k')], signatures: [], checkpoints: [], counts: [] });
+    expect(store.getSignature('k')!.occurrenceCount).toBe(3);
+    store.close();
+  });
+});
+
 describe('the writer and other connections', () => {
   it('waits for a write lock another connection holds instead of failing with "database is locked"', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');

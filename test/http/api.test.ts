@@ -295,7 +295,9 @@ storage: { path: ${join(tmp.dir, 'b.db')} }
 pipeline: { queue_capacity: 200, batch_size: 100 }
 connectors:
   - { name: api, type: http }
-  - { name: flood, type: counter, plugin: ${COUNTER_PLUGIN}, batch: 100, interval_ms: 0, outstanding: 8 }
+  # more outstanding than the pipeline holds (16 batches in flight to the writer + the queue):
+  # the queue stays full
+  - { name: flood, type: counter, plugin: ${COUNTER_PLUGIN}, batch: 100, interval_ms: 0, outstanding: 40 }
   - { name: broken, type: counter, plugin: ${COUNTER_PLUGIN}, fail: "cannot open /nonexistent" }
 api: { listen: 127.0.0.1:0 }
 `);
