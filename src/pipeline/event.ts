@@ -30,8 +30,8 @@ export interface CanonicalEvent {
   /** What the stored row leaves out for the reader to re-derive from messageRaw (canonicalize.ts DERIVED). */
   derived?: number;
   /**
-   * The failure/recovery this event states, when already detected (null: none) — the codec does
-   * it on the parsing thread so the writer thread only folds the result in.
+   * The failure/recovery this event states when its connector decided it (null: none); else it is
+   * detected from the alert state or the text (src/signals/state.ts).
    */
   stateChange?: StateChange | null;
 }

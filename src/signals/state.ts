@@ -1,7 +1,8 @@
 // Failure/recovery detection on one event: which subject (a link, a tunnel, a unit, a
 // LogicMonitor datapoint) it reports on and whether it says that subject failed or recovered.
-// Pure and cheap: called per event (by the batch codec on the parsing thread, or by the writer when
-// it folds stored events in again) to maintain the state_minutes aggregate.
+// Pure and cheap: called per event by the writer thread as it folds events into the aggregates
+// (an alert's state, which needs the event's metadata, by the batch codec on the parsing thread)
+// to maintain the state_minutes aggregate.
 
 export const FAIL = 1;
 export const RECOVER = 2;
@@ -47,17 +48,24 @@ function polarityOf(word: string): Polarity {
 export function detectStateChange(
   message: string, metadata?: Record<string, unknown>, correlationKeys?: Record<string, string>,
 ): StateChange | undefined {
+  return alertStateChange(metadata, correlationKeys) ?? textStateChange(message);
+}
+
+/** The state change of an alert (`metadata.alert_state` and correlation keys), else undefined. */
+export function alertStateChange(metadata?: Record<string, unknown>, correlationKeys?: Record<string, string>): StateChange | undefined {
   const alertState = metadata?.alert_state;
-  if (typeof alertState === 'string' && correlationKeys) {
-    const keys = Object.keys(correlationKeys).filter((k) => k !== 'alert_id').sort();
-    const used = keys.length > 0 ? keys : Object.keys(correlationKeys);
-    if (used.length > 0) {
-      return {
-        subject: `lm:${used.map((k) => `${k}=${correlationKeys[k]}`).join(',')}`,
-        polarity: alertState === 'cleared' ? RECOVER : FAIL,
-      };
-    }
-  }
+  if (typeof alertState !== 'string' || !correlationKeys) return undefined;
+  const keys = Object.keys(correlationKeys).filter((k) => k !== 'alert_id').sort();
+  const used = keys.length > 0 ? keys : Object.keys(correlationKeys);
+  if (used.length === 0) return undefined;
+  return {
+    subject: `lm:${used.map((k) => `${k}=${correlationKeys[k]}`).join(',')}`,
+    polarity: alertState === 'cleared' ? RECOVER : FAIL,
+  };
+}
+
+/** The state change a message's text states, else undefined. */
+export function textStateChange(message: string): StateChange | undefined {
   const text = message.length > 300 ? message.slice(0, 300) : message;
   let word: string;
   let before: string;

@@ -6,8 +6,8 @@
 // event rate.
 import type { StoredEvent } from '../pipeline/event.js';
 import { severityRank } from '../pipeline/classify.js';
-import { eventStateChange, type StateChange } from '../signals/state.js';
-import { REF, REF_W, type EncodedBatch } from './batch-codec.js';
+import { eventStateChange, textStateChange, type StateChange } from '../signals/state.js';
+import { NO_CHANGE, REF, REF_W, type EncodedBatch } from './batch-codec.js';
 import { writePostings } from './postings.js';
 import type { SqliteStore } from './sqlite.js';
 
@@ -71,12 +71,13 @@ export class Aggregates {
 
   /** Fold in a committed batch whose events got ids firstId, firstId + 1, … */
   addEncoded(b: EncodedBatch, firstId: number): void {
-    const { refs, dict, ts } = b;
+    const { refs, dict, ts, raw, offset, extras } = b;
     // per dictionary entry, resolved when first met: severity rank, signature aggregate
     const sevRanks = new Int8Array(dict.length).fill(-1);
     const sigOf: Array<SigAgg | undefined> = new Array(dict.length);
     const noSeverity = severityRank(undefined);
     let next = 0;
+    let x = 0;
     for (let i = 0; i < b.n; i++) {
       const r = i * REF_W;
       const host = refs[r + REF.host]!;
@@ -86,10 +87,15 @@ export class Aggregates {
         rank = sevRanks[sev]!;
         if (rank < 0) rank = sevRanks[sev] = severityRank(dict[sev]);
       }
-      let change: StateChange | null = null;
+      let change: StateChange | null;
+      let body: string | undefined;
+      if (x < extras.at.length && extras.at[x] === i) body = extras.body[x++] ?? undefined;
       if (next < b.states.length && b.states[next]![0] === i) {
         const [, subject, polarity] = b.states[next++]!;
-        change = { subject, polarity };
+        change = polarity === NO_CHANGE ? null : { subject, polarity };
+      } else {
+        // detected here rather than on the parsing thread, the busier one
+        change = textStateChange(body ?? raw[i]!.slice(offset[i]!)) ?? null;
       }
       const sk = refs[r + REF.signature]!;
       const s = sigOf[sk] ?? (sigOf[sk] = this.sig(dict[sk]!, ts[i]!, rank));

@@ -7,11 +7,13 @@
 import type { CanonicalEvent } from '../pipeline/event.js';
 import { fieldsColumn } from '../pipeline/canonicalize.js';
 import type { WriteBatch } from './types.js';
-import { eventStateChange, type Polarity } from '../signals/state.js';
+import { alertStateChange, type Polarity } from '../signals/state.js';
 
 /** Per event, the dictionary references in `refs`, in this order (-1: none). */
 export const REF = { host: 0, service: 1, severity: 2, facility: 3, assetId: 4, signature: 5, source: 6 } as const;
 export const REF_W = 7;
+/** In `states`: the event states no change (and its text is not to be read for one). */
+export const NO_CHANGE = 0;
 
 /** Where an event's stored rows come from: tenant, connector, source type, source path ('' for none). */
 export type EventSource = [tenantId: string, connector: string, sourceType: string, sourcePath: string];
@@ -37,8 +39,11 @@ export interface EncodedBatch {
    * batch's arrays lived long enough to be copied by the young-generation GC.
    */
   extras: { at: number[]; body: Array<string | null>; parseError: Array<string | null>; fields: Array<string | null> };
-  /** Events that state a failure or recovery (the state_minutes aggregate): [index, subject, polarity]. */
-  states: Array<[number, string, Polarity]>;
+  /**
+   * Events whose state change (the state_minutes aggregate) is already decided, ascending:
+   * [index, subject, polarity or NO_CHANGE]. The writer detects the others' from their text.
+   */
+  states: Array<[number, string, Polarity | typeof NO_CHANGE]>;
   rest: Omit<WriteBatch, 'events'>;
 }
 
@@ -151,8 +156,10 @@ export class BatchEncoder {
       x.parseError.push(e.parseError ?? null);
       x.fields.push(fields);
     }
-    const change = eventStateChange(e);
-    if (change) this.states.push([i, change.subject, change.polarity]);
+    // A change the text states is found by the writer thread as it folds the event in (the parsing
+    // thread is the busier one); one set by the connector or an alert's state is decided here.
+    const change = e.stateChange !== undefined ? e.stateChange : alertStateChange(e.metadata, e.correlationKeys);
+    if (change !== undefined) this.states.push([i, change?.subject ?? '', change?.polarity ?? NO_CHANGE]);
   }
 
   /** The batch so far, with the rest of what commits with it. The encoder is not used after. */

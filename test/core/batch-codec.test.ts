@@ -54,10 +54,22 @@ describe('batch codec and the stored row', () => {
     store.close();
   });
 
-  it('carries the state change detected on the encoding side', () => {
-    const events = [prepared({ messageRaw: 'tunnel vpn-3 is down' }, 'k'), prepared({ messageRaw: 'hello' }, 'k')];
-    const enc = encodeBatch({ events, signatures: [], checkpoints: [], counts: [] });
-    expect(enc.states).toEqual([[0, expect.any(String), 1]]);
+  it('decides alert and connector-set state changes on the encoding side; the writer reads the text of the rest', () => {
+    const alert = prepared({
+      messageRaw: 'CPU busy on db-1', metadata: { alert_state: 'active' }, correlationKeys: { device: 'db-1', datapoint: 'cpu', alert_id: 'LMA1' },
+    }, 'k');
+    const quiet = { ...prepared({ messageRaw: 'link eth0 down (set by the connector: no change)' }, 'k'), stateChange: null };
+    const events = [prepared({ messageRaw: 'tunnel vpn-3 is down' }, 'k'), alert, quiet, prepared({ messageRaw: 'hello' }, 'k')];
+    const enc = encodeBatch({ events, signatures: [{ key: 'k', service: '', template: 'k', firstTemplate: 'k', family: 'generic' }], checkpoints: [], counts: [] });
+    expect(enc.states).toEqual([[1, 'lm:datapoint=cpu,device=db-1', 1], [2, '', 0]]);
     expect(enc.dict.filter((s) => s === 'k')).toHaveLength(1); // a repeated string crosses once
+    // the writer folds in the alert's change and the one the first event's text states, nothing for the others
+    const store = new SqliteStore(':memory:');
+    store.writeEncoded(structuredClone(enc));
+    store.flushAggregates();
+    const changes = store.db.prepare(`SELECT c.value ->> 1 AS subject, c.value ->> 2 AS polarity FROM state_minutes, json_each(changes) c
+      ORDER BY subject`).all();
+    expect(changes).toEqual([{ subject: 'lm:datapoint=cpu,device=db-1', polarity: 1 }, { subject: 'tunnelvpn', polarity: 1 }]);
+    store.close();
   });
 });
