@@ -522,7 +522,8 @@ const EVENT_INSERT = `INSERT INTO events (ts, received_at, source_id, host, serv
   message_raw, message_offset, message, signature_id, parse_error, fields, derived) VALUES`;
 const EVENT_COLUMNS = 15;
 const EVENT_ROW = `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`;
-const ROWS_PER_INSERT = 16;
+/** Rows per INSERT statement: 48 wrote a batch ~10 % faster than 16 (replaying the 1M-line benchmark's batches, 5 of 6 pairs). */
+const ROWS_PER_INSERT = 48;
 
 const EVENT_SELECT = `SELECT e.*, s.signature_key, src.tenant_id, src.connector, src.source_type, src.source_path
   FROM events e JOIN signatures s ON s.id = e.signature_id JOIN event_sources src ON src.id = e.source_id`;
