@@ -135,12 +135,18 @@ function maskCore(core: string): string {
   return core.replace(RE_DIGITS, MASK.num);
 }
 
-/** Mask a token, keeping surrounding punctuation: `(10.0.0.1)` → `(<IP>)`. */
-export function maskToken(tok: string): string {
+/** Where a token's core starts and ends, inside its surrounding punctuation (OPEN before, CLOSE after). */
+function coreBounds(tok: string): [number, number] {
   let start = 0;
   let end = tok.length;
   while (start < end && opens(tok.charCodeAt(start))) start++;
   while (end > start && closes(tok.charCodeAt(end - 1))) end--;
+  return [start, end];
+}
+
+/** Mask a token, keeping surrounding punctuation: `(10.0.0.1)` → `(<IP>)`. */
+export function maskToken(tok: string): string {
+  const [start, end] = coreBounds(tok);
   if (start === 0 && end === tok.length) return maskCore(tok);
   const core = tok.slice(start, end);
   const masked = maskCore(core);
@@ -173,20 +179,14 @@ function startsDate(raw: string[], next: number): boolean {
 
 /** A day or month name, with or without surrounding punctuation (`Dec`, `(Fri`). */
 function isDateWord(tok: string): boolean {
-  let start = 0;
-  let end = tok.length;
-  while (start < end && opens(tok.charCodeAt(start))) start++;
-  while (end > start && closes(tok.charCodeAt(end - 1))) end--;
+  const [start, end] = coreBounds(tok);
   // every one is three letters: only then is the lower-cased copy worth making
   return end - start === 3 && DATE_WORDS.has(tok.slice(start, end).toLowerCase());
 }
 
 /** The token without its surrounding punctuation, lower-cased (for the unit and date-word sets). */
 function bareWord(tok: string): string {
-  let start = 0;
-  let end = tok.length;
-  while (start < end && opens(tok.charCodeAt(start))) start++;
-  while (end > start && closes(tok.charCodeAt(end - 1))) end--;
+  const [start, end] = coreBounds(tok);
   return tok.slice(start, end).toLowerCase();
 }
 

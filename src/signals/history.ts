@@ -1,6 +1,7 @@
 // Reads of the signal aggregates that scoring needs: per-slot activity of each signature on each
 // host (signature_slots) and failure/recovery state changes (state_minutes), stored as one row per
-// minute and signature with the per-host counts as JSON tuples (migration 6), read back as rows.
+// minute and signature with the per-host counts as JSON tuples (migration 6), read through the
+// views that expand them (signature_host_slots, state_changes).
 // Stores opened read-only before migration 6 lack the tables: they read as empty.
 import type { SqliteStore } from '../store/sqlite.js';
 
@@ -38,15 +39,13 @@ export function hasSignalAggregates(store: SqliteStore): boolean {
 /** Per-minute activity of every signature on every host in [fromMinute, toMinute], by host then minute. */
 export function minuteActivity(store: SqliteStore, fromMinute: number, toMinute: number): MinuteRow[] {
   if (!hasSignalAggregates(store)) return [];
-  return store.stmt(`SELECT s.minute, h.value ->> 0 AS host, s.signature_key, h.value ->> 1 AS count
-    FROM signature_slots s, json_each(s.hosts) h WHERE s.minute BETWEEN ? AND ? ORDER BY host, s.minute`)
+  return store.stmt('SELECT minute, host, signature_key, count FROM signature_host_slots WHERE minute BETWEEN ? AND ? ORDER BY host, minute')
     .all(fromMinute, toMinute) as MinuteRow[];
 }
 
 /** Failure/recovery state changes in [fromMinute, toMinute], by host, subject, minute. */
 export function stateTransitions(store: SqliteStore, fromMinute: number, toMinute: number): TransitionRow[] {
   if (!hasSignalAggregates(store)) return [];
-  return store.stmt(`SELECT s.minute, c.value ->> 0 AS host, c.value ->> 1 AS subject, s.signature_key,
-      c.value ->> 2 AS polarity, c.value ->> 3 AS count
-    FROM state_minutes s, json_each(s.changes) c WHERE s.minute BETWEEN ? AND ? ORDER BY host, subject, s.minute, polarity`).all(fromMinute, toMinute) as TransitionRow[];
+  return store.stmt(`SELECT minute, host, subject, signature_key, polarity, count FROM state_changes
+    WHERE minute BETWEEN ? AND ? ORDER BY host, subject, minute, polarity`).all(fromMinute, toMinute) as TransitionRow[];
 }

@@ -145,8 +145,7 @@ export function discoverRelated(store: SqliteStore, key: string, now: number, op
   const H = Math.round(opts.horizonMs / MINUTE_MS);
   const from = Math.floor((now - opts.historyMs) / MINUTE_MS);
   const to = Math.floor(now / MINUTE_MS);
-  const own = store.stmt(`SELECT s.minute, h.value ->> 0 AS host FROM signature_slots s, json_each(s.hosts) h
-      WHERE s.minute BETWEEN ? AND ? AND s.signature_key = ? AND h.value ->> 0 != '' ORDER BY host, s.minute`)
+  const own = store.stmt('SELECT minute, host FROM signature_host_slots WHERE minute BETWEEN ? AND ? AND signature_key = ? AND host != \'\' ORDER BY host, minute')
     .all(from, to, key) as Array<{ minute: number; host: string }>;
   // episode starts: the first minute of the incident signature on a host after a quiet horizon
   const episodes = new Map<string, number[]>();
@@ -162,8 +161,7 @@ export function discoverRelated(store: SqliteStore, key: string, now: number, op
     lastMinute = r.minute;
   }
   const near = new Map<string, { inWindow: number; before: number; total: number }>();
-  const hostRows = store.stmt(`SELECT s.minute, s.signature_key, h.value ->> 1 AS count FROM signature_slots s, json_each(s.hosts) h
-    WHERE s.minute BETWEEN ? AND ? AND h.value ->> 0 = ?`);
+  const hostRows = store.stmt('SELECT minute, signature_key, count FROM signature_host_slots WHERE minute BETWEEN ? AND ? AND host = ?');
   for (const [host, starts] of episodes) {
     for (const r of hostRows.all(from, to, host) as Array<{ minute: number; signature_key: string; count: number }>) {
       if (r.signature_key === key) continue;

@@ -187,22 +187,18 @@ export class Aggregates {
       writePostings(posting, store.signatureId(k), s.ids);
       for (const [bucket, n] of s.buckets) bucketUp.run(k, bucket, n);
       for (const [host, h] of s.hosts) hostUp.run(k, host, h.n, h.min, h.max);
-      for (const [slot, perHost] of s.slots) {
-        let json = '';
-        for (const [host, n] of perHost) json += `${json ? ',' : '['}[${JSON.stringify(host)},${n}]`;
-        slotUp.run(slot, k, `${json}]`);
-      }
+      // the count tuples: [host, count] and [host, subject, polarity, count]
+      for (const [slot, perHost] of s.slots) slotUp.run(slot, k, JSON.stringify([...perHost]));
       for (const [minute, byHost] of s.changes) {
-        let json = '';
+        const tuples: Array<[string, string, number, number]> = [];
         for (const [host, bySubject] of byHost) {
-          const h = JSON.stringify(host);
           for (const [subject, counts] of bySubject) {
             for (let polarity = 1; polarity < counts.length; polarity++) {
-              if (counts[polarity]! > 0) json += `${json ? ',' : '['}[${h},${JSON.stringify(subject)},${polarity},${counts[polarity]}]`;
+              if (counts[polarity]! > 0) tuples.push([host, subject, polarity, counts[polarity]!]);
             }
           }
         }
-        if (json) changeUp.run(minute, k, `${json}]`);
+        if (tuples.length > 0) changeUp.run(minute, k, JSON.stringify(tuples));
       }
     }
     store.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregated_through', ?)
