@@ -69,9 +69,12 @@ export class Aggregates {
   /** Highest event id folded in. */
   throughId = 0;
 
-  /** Fold in a committed batch whose events got ids firstId, firstId + 1, … */
-  addEncoded(b: EncodedBatch, firstId: number): void {
-    const { refs, dict, ts, raw, offset, extras } = b;
+  /**
+   * Fold in a committed batch whose events got ids firstId, firstId + 1, …; `raw`: its raw texts,
+   * as the writer read them from the batch's column.
+   */
+  addEncoded(b: EncodedBatch, firstId: number, raw: ReadonlyArray<string | null>): void {
+    const { refs, dict, ts, offset, extras } = b;
     // per dictionary entry, resolved when first met: severity rank, signature aggregate
     const sevRanks = new Int8Array(dict.length).fill(-1);
     const sigOf: Array<SigAgg | undefined> = new Array(dict.length);

@@ -2,8 +2,9 @@
 // of primitives instead of one object per event. Strings that repeat across events (hosts,
 // services, severities, signature keys, sources) cross once per batch, in a dictionary; the rare
 // per-event extras (a body that is not a suffix of the raw text, a parse error, stored fields, a
-// state change) cross as sparse lists. Structured clone then copies little more than the raw
-// lines, and the writer binds columns without rebuilding event objects.
+// state change) cross as sparse lists. The raw lines and the fields JSON, a string or two per
+// event, are written as UTF-8 into one buffer each and transferred, not cloned string by string;
+// the writer binds columns without rebuilding event objects.
 import type { CanonicalEvent } from '../pipeline/event.js';
 import { fieldsColumn } from '../pipeline/canonicalize.js';
 import type { WriteBatch } from './types.js';
@@ -18,6 +19,83 @@ export const NO_CHANGE = 0;
 /** Where an event's stored rows come from: tenant, connector, source type, source path ('' for none). */
 export type EventSource = [tenantId: string, connector: string, sourceType: string, sourcePath: string];
 
+/**
+ * Strings as UTF-8 in one buffer. String i ends at `ends[i]` and starts where the last string
+ * before it ended; -1: null.
+ */
+export interface TextColumn {
+  bytes: Uint8Array;
+  ends: Int32Array;
+}
+
+/**
+ * Builds a TextColumn. Each string is written as it comes, so it can die young: a batch's strings
+ * held until the batch crossed to the writer survived young-generation collections (copied, then
+ * promoted), and cloning thousands of them cost the parsing thread more than writing their bytes.
+ */
+export class TextColumnBuilder {
+  private bytes: Buffer;
+  private used = 0;
+  private ends: Int32Array;
+  private n = 0;
+
+  constructor(strings: number, bytesPerString: number) {
+    this.ends = new Int32Array(Math.max(16, strings));
+    // its own ArrayBuffer, never the shared pool of small Buffers: the column is transferred
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(4096, strings * bytesPerString));
+  }
+
+  push(s: string | null): void {
+    if (this.n === this.ends.length) {
+      const ends = new Int32Array(this.ends.length * 2);
+      ends.set(this.ends);
+      this.ends = ends;
+    }
+    if (s === null) {
+      this.ends[this.n++] = -1;
+      return;
+    }
+    // room for the longest UTF-8 the string can take, so the write is never cut short
+    const need = this.used + s.length * 3;
+    if (need > this.bytes.length) {
+      const bytes = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2));
+      this.bytes.copy(bytes, 0, 0, this.used);
+      this.bytes = bytes;
+    }
+    this.used += this.bytes.write(s, this.used);
+    this.ends[this.n++] = this.used;
+  }
+
+  finish(): TextColumn {
+    return { bytes: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.used), ends: this.ends.subarray(0, this.n) };
+  }
+}
+
+/** The strings of a column (on the writer thread, from the transferred bytes). */
+export function readTextColumn(c: TextColumn): Array<string | null> {
+  const buf = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
+  const out = new Array<string | null>(c.ends.length);
+  let start = 0;
+  for (let i = 0; i < c.ends.length; i++) {
+    const end = c.ends[i]!;
+    if (end < 0) out[i] = null;
+    else {
+      out[i] = buf.toString('utf8', start, end);
+      start = end;
+    }
+  }
+  return out;
+}
+
+/** What `postMessage` may transfer instead of copy: the buffers of the batch's columns. */
+export function transferables(b: EncodedBatch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const a of [b.refs, b.ts, b.receivedAt, b.offset, b.derived, b.raw.bytes, b.raw.ends, b.extras.fields.bytes, b.extras.fields.ends]) {
+    out.add(a.buffer as ArrayBuffer);
+  }
+  return [...out];
+}
+
 export interface EncodedBatch {
   n: number;
   /** Every distinct short string of the batch once (hosts, services, severities, facilities, assets, signature keys). */
@@ -27,7 +105,8 @@ export interface EncodedBatch {
   sources: EventSource[];
   ts: Float64Array;
   receivedAt: Float64Array;
-  raw: string[];
+  /** The raw text of each event. */
+  raw: TextColumn;
   /** Where the body starts in the raw text; -1 when it is not a suffix (then it is in `extras`). */
   offset: Int32Array;
   /** What the reader re-derives from the raw text (canonicalize.ts DERIVED bits). */
@@ -38,7 +117,7 @@ export interface EncodedBatch {
    * Columns, not a small array per event: a syslog stream has fields on every event, and a
    * batch's arrays lived long enough to be copied by the young-generation GC.
    */
-  extras: { at: number[]; body: Array<string | null>; parseError: Array<string | null>; fields: Array<string | null> };
+  extras: { at: number[]; body: Array<string | null>; parseError: Array<string | null>; fields: TextColumn };
   /**
    * Events whose state change (the state_minutes aggregate) is already decided, ascending:
    * [index, subject, polarity or NO_CHANGE]. The writer detects the others' from their text.
@@ -75,10 +154,11 @@ export class BatchEncoder {
   private refs: Int32Array;
   private ts: Float64Array;
   private receivedAt: Float64Array;
-  private raw: string[] = [];
+  private readonly raw: TextColumnBuilder;
+  private readonly fields: TextColumnBuilder;
   private offset: Int32Array;
   private derived: Uint8Array;
-  private readonly extras: EncodedBatch['extras'] = { at: [], body: [], parseError: [], fields: [] };
+  private readonly extras: Omit<EncodedBatch['extras'], 'fields'> = { at: [], body: [], parseError: [] };
   private readonly states: EncodedBatch['states'] = [];
 
   /** `capacity`: the expected number of events (the columns grow past it when needed). */
@@ -88,6 +168,9 @@ export class BatchEncoder {
     this.receivedAt = new Float64Array(capacity);
     this.offset = new Int32Array(capacity);
     this.derived = new Uint8Array(capacity);
+    // raw lines are ~100–200 bytes; many events have no fields JSON at all (the column grows)
+    this.raw = new TextColumnBuilder(capacity, 160);
+    this.fields = new TextColumnBuilder(capacity >> 2, 128);
   }
 
   private ref(s: string | undefined): number {
@@ -154,7 +237,7 @@ export class BatchEncoder {
       x.at.push(i);
       x.body.push(off < 0 ? e.message : null);
       x.parseError.push(e.parseError ?? null);
-      x.fields.push(fields);
+      this.fields.push(fields);
     }
     // A change the text states is found by the writer thread as it folds the event in (the parsing
     // thread is the busier one); one set by the connector or an alert's state is decided here.
@@ -169,7 +252,8 @@ export class BatchEncoder {
     const cut = <T extends Int32Array | Float64Array | Uint8Array>(a: T, w = 1): T => (a.length === n * w ? a : (a.slice(0, n * w) as T));
     return {
       n, dict: this.dict, refs: cut(this.refs, REF_W), sources: this.sources, ts: cut(this.ts), receivedAt: cut(this.receivedAt),
-      raw: this.raw, offset: cut(this.offset), derived: cut(this.derived), extras: this.extras, states: this.states, rest,
+      raw: this.raw.finish(), offset: cut(this.offset), derived: cut(this.derived), extras: { ...this.extras, fields: this.fields.finish() },
+      states: this.states, rest,
     };
   }
 }

@@ -11,7 +11,7 @@ import type { ClusterRecord } from '../pipeline/miner.js';
 import { MIGRATIONS } from './migrations.js';
 import { decodeIds } from './postings.js';
 import { ADD_COUNT_TUPLES, addCountTuples, Aggregates } from './aggregates.js';
-import { encodeBatch, REF, REF_W, type EncodedBatch, type EventSource } from './batch-codec.js';
+import { encodeBatch, readTextColumn, REF, REF_W, type EncodedBatch, type EventSource } from './batch-codec.js';
 import type {
   CandidateRecord, ConnectorStatsRow, ConnectorStatusUpdate, EventQuery, SignatureRow,
   SignatureWindowRow, StoreTotals, WriteBatch,
@@ -210,6 +210,7 @@ export class SqliteStore {
    */
   writeEncoded(b: EncodedBatch, opts: { apply?: boolean } = {}): { firstId: number; lastId: number } {
     let firstId = 0;
+    let raw: Array<string | null> | undefined;
     const sourceIdsBefore = this.sourceIds.size;
     try {
       // IMMEDIATE: take the write lock first. A deferred transaction that reads before it writes
@@ -219,7 +220,9 @@ export class SqliteStore {
         const sigUpsert = this.stmt(`INSERT INTO signatures (signature_key, template, first_template, service, event_family)
           VALUES (?, ?, ?, ?, ?) ON CONFLICT(signature_key) DO UPDATE SET template = excluded.template`);
         for (const s of b.rest.signatures) sigUpsert.run(s.key, s.template, s.firstTemplate, s.service || null, s.family);
-        const { dict, refs, raw, ts, receivedAt, offset, derived, extras } = b;
+        const { dict, refs, ts, receivedAt, offset, derived, extras } = b;
+        raw = readTextColumn(b.raw);
+        const fieldsOf = readTextColumn(extras.fields);
         const str = (i: number): string | null => (i < 0 ? null : dict[i]!);
         // the batch's signature keys and sources resolved once each, not per event
         const sigOf = new Int32Array(dict.length);
@@ -243,7 +246,7 @@ export class SqliteStore {
           if (x < extras.at.length && extras.at[x] === i) {
             body = extras.body[x]!;
             parseError = extras.parseError[x]!;
-            fields = extras.fields[x++]!;
+            fields = fieldsOf[x++]!;
           }
           const off = offset[i]!;
           args[k++] = ts[i]; args[k++] = receivedAt[i]; args[k++] = srcOf[refs[r + REF.source]!];
@@ -276,7 +279,7 @@ export class SqliteStore {
     // Aggregates are folded in only after the batch committed, and applied in their own
     // transaction when due (`apply: false`: the caller calls applyIfDue itself, as the writer
     // thread does after it reported the commit).
-    if (b.n > 0) this.pending.addEncoded(b, firstId);
+    if (b.n > 0) this.pending.addEncoded(b, firstId, raw!);
     if (opts.apply !== false) this.applyIfDue();
     return b.n > 0 ? { firstId, lastId: firstId + b.n - 1 } : { firstId: 0, lastId: 0 };
   }

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { BatchWriter } from '../pipeline/pipeline.js';
 import type { SqliteStore } from './sqlite.js';
 import type { WriterReply, WriterRequest } from './writer-worker.js';
-import type { EncodedBatch } from './batch-codec.js';
+import { transferables, type EncodedBatch } from './batch-codec.js';
 import { CommitLatch, StaleBatchError } from './commit-latch.js';
 
 export interface ClosableWriter extends BatchWriter {
@@ -65,7 +65,7 @@ export class WorkerWriter implements ClosableWriter {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id });
+      this.worker.postMessage({ ...req, id }, req.batch ? transferables(req.batch) : undefined);
     });
   }
 

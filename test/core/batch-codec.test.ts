@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalize, DERIVED } from '../../src/pipeline/canonicalize.js';
 import type { CanonicalEvent } from '../../src/pipeline/event.js';
-import { encodeBatch } from '../../src/store/batch-codec.js';
+import { encodeBatch, readTextColumn, TextColumnBuilder } from '../../src/store/batch-codec.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { WriteBatch } from '../../src/store/types.js';
 
@@ -71,5 +71,17 @@ describe('batch codec and the stored row', () => {
       ORDER BY subject`).all();
     expect(changes).toEqual([{ subject: 'lm:datapoint=cpu,device=db-1', polarity: 1 }, { subject: 'tunnelvpn', polarity: 1 }]);
     store.close();
+  });
+
+  it('a text column gives back each string exactly: nulls, empty, non-ASCII, astral, NUL, and past its first buffer', () => {
+    const strings: Array<string | null> = ['', null, 'plain', 'ü ß 日本', '🚀 x', 'a\u0000b', null, ''];
+    for (let i = 0; i < 300; i++) strings.push(i % 7 === 0 ? null : `line ${i} ${'é'.repeat(i % 50)} ${'z'.repeat(i)}`);
+    const b = new TextColumnBuilder(4, 8);
+    for (const s of strings) b.push(s);
+    const col = b.finish();
+    expect(col.ends).toHaveLength(strings.length);
+    expect(readTextColumn(structuredClone(col))).toEqual(strings);
+    // the bytes are exactly the UTF-8 of the strings, nothing else
+    expect(col.bytes.byteLength).toBe(strings.reduce((n, s) => n + (s === null ? 0 : Buffer.byteLength(s)), 0));
   });
 });
