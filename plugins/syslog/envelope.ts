@@ -38,14 +38,28 @@ function receiptMetadata(receipt: Receipt, format: string | undefined): Record<s
 
 /** Syslog comes from devices that do not always speak UTF-8; replacement chars mark where. */
 export function decodeMessage(bytes: Uint8Array): { text: string; invalidUtf8: boolean } {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  // U+FFFD is rare in real logs: only then pay for the exact check.
-  const invalidUtf8 = text.includes('\uFFFD') && !Buffer.from(text).equals(bytes);
-  return { text, invalidUtf8 };
+  const buf = asBuffer(bytes);
+  const text = buf.toString('utf8');
+  return { text, invalidUtf8: isInvalidUtf8(text, buf, 0, buf.length) };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** U+FFFD is rare in real logs: only then pay for the exact check. */
+function isInvalidUtf8(text: string, buf: Buffer, start: number, end: number): boolean {
+  return text.includes('\uFFFD') && !Buffer.from(text).equals(buf.subarray(start, end));
 }
 
 export function buildEnvelope(bytes: Uint8Array, receipt: Receipt, opts: ParseOptions): RawEnvelope {
-  const { text, invalidUtf8 } = decodeMessage(bytes);
+  return buildEnvelopeAt(asBuffer(bytes), 0, bytes.byteLength, receipt, opts);
+}
+
+/** The envelope of the message in `buf[start, end)`: no view of the bytes is made unless needed. */
+export function buildEnvelopeAt(buf: Buffer, start: number, end: number, receipt: Receipt, opts: ParseOptions): RawEnvelope {
+  const text = buf.toString('utf8', start, end);
+  const invalidUtf8 = isInvalidUtf8(text, buf, start, end);
   // A frame's trailing line break is transport, not content (UDP senders often append one).
   const trimmed = text.endsWith('\n') ? text.replace(/\r?\n+$/, '') : text;
   const p = parseSyslog(trimmed, opts);
@@ -62,7 +76,7 @@ export function buildEnvelope(bytes: Uint8Array, receipt: Receipt, opts: ParseOp
   }
   if (invalidUtf8) {
     metadata.invalid_utf8 = true;
-    metadata.raw_base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+    metadata.raw_base64 = buf.toString('base64', start, end);
   }
   return envelopeOf(trimmed, p, metadata, receipt);
 }

@@ -4,12 +4,52 @@
 
 export type Framing = 'auto' | 'octet-counting' | 'newline';
 
-export interface Frame {
-  data: Buffer;
+export interface FrameFlags {
   /** Length as sent when the frame was cut to maxBytes (-1: unknown, the line had no end yet). */
   originalLength?: number;
   /** Set when the bytes are not a well-formed frame (stream ended mid-frame, bad octet count). */
   error?: string;
+}
+
+export interface Frame extends FrameFlags {
+  data: Buffer;
+}
+
+/** Where a decoder puts the frames it finds: `buf[start, end)` is one frame's bytes. */
+export interface FrameSink {
+  frame(buf: Buffer, start: number, end: number, flags?: FrameFlags): void;
+}
+
+/** Frames as objects, each with its own view of the bytes (tests, and anything not hot). */
+export class FrameList implements FrameSink {
+  readonly frames: Frame[] = [];
+  frame(buf: Buffer, start: number, end: number, flags?: FrameFlags): void {
+    this.frames.push({ data: buf.subarray(start, end), ...flags });
+  }
+}
+
+/**
+ * The frames of one read as offsets into the buffer they arrived in: no object per frame, and
+ * the bytes stay outside the JS heap until they are parsed. All frames of one `push` (or `end`)
+ * come from one buffer, so a batch holds one.
+ */
+export class FrameBatch implements FrameSink {
+  buf: Buffer | undefined;
+  /** start, end of frame i at [2i], [2i + 1]. */
+  readonly bounds: number[] = [];
+  /** Frame index → flags, for the few frames that have any. */
+  flags: Map<number, FrameFlags> | undefined;
+
+  get length(): number {
+    return this.bounds.length >> 1;
+  }
+
+  frame(buf: Buffer, start: number, end: number, flags?: FrameFlags): void {
+    if (this.buf === undefined) this.buf = buf;
+    else if (this.buf !== buf) throw new Error('FrameBatch: frames from more than one buffer');
+    if (flags) (this.flags ??= new Map()).set(this.bounds.length >> 1, flags);
+    this.bounds.push(start, end);
+  }
 }
 
 /** Longest MSG-LEN we read: 10 digits exceeds any sane frame; more is garbage, not a count. */
@@ -31,8 +71,8 @@ export class FrameDecoder {
     return this.pending.length;
   }
 
-  /** Feed bytes; complete frames are appended to `out`. */
-  push(chunk: Buffer, out: Frame[]): void {
+  /** Feed bytes; complete frames go to `out`, all from one buffer. */
+  push(chunk: Buffer, out: FrameSink): void {
     if (this.protocolError) return;
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let pos = 0;
@@ -63,7 +103,7 @@ export class FrameDecoder {
       if (octet === 'more') break;
       if (octet === 'error') {
         this.protocolError = `octet-counting expected (LEN SP MSG), got ${JSON.stringify(buf.subarray(pos, pos + 16).toString('latin1'))}`;
-        out.push({ data: buf.subarray(pos, pos + Math.min(len - pos, this.maxBytes)), error: this.protocolError });
+        out.frame(buf, pos, pos + Math.min(len - pos, this.maxBytes), { error: this.protocolError });
         pos = len;
         break;
       }
@@ -71,11 +111,11 @@ export class FrameDecoder {
         const [msgLen, start] = octet;
         if (msgLen <= this.maxBytes) {
           if (start + msgLen > len) break;
-          out.push({ data: buf.subarray(start, start + msgLen) });
+          out.frame(buf, start, start + msgLen);
           pos = start + msgLen;
         } else {
           if (start + this.maxBytes > len) break;
-          out.push({ data: buf.subarray(start, start + this.maxBytes), originalLength: msgLen });
+          out.frame(buf, start, start + this.maxBytes, { originalLength: msgLen });
           this.skip = msgLen - this.maxBytes;
           pos = start + this.maxBytes;
         }
@@ -84,13 +124,13 @@ export class FrameDecoder {
       const lf = buf.indexOf(10, pos);
       if (lf >= 0 && lf - pos <= this.maxBytes) {
         const end = lf > pos && buf[lf - 1] === 13 ? lf - 1 : lf;
-        out.push({ data: buf.subarray(pos, end) });
+        out.frame(buf, pos, end);
         pos = lf + 1;
       } else if (lf >= 0) {
-        out.push({ data: buf.subarray(pos, pos + this.maxBytes), originalLength: lf - pos });
+        out.frame(buf, pos, pos + this.maxBytes, { originalLength: lf - pos });
         pos = lf + 1;
       } else if (len - pos > this.maxBytes) {
-        out.push({ data: buf.subarray(pos, pos + this.maxBytes), originalLength: -1 });
+        out.frame(buf, pos, pos + this.maxBytes, { originalLength: -1 });
         this.discardLine = true;
         pos += this.maxBytes;
       } else {
@@ -102,11 +142,9 @@ export class FrameDecoder {
   }
 
   /** The stream ended: whatever is left is an incomplete frame, still worth storing. */
-  end(out: Frame[]): void {
+  end(out: FrameSink): void {
     if (this.pending.length > 0 && !this.protocolError) {
-      const data = this.pending.subarray(0, this.maxBytes);
-      out.push({
-        data,
+      out.frame(this.pending, 0, Math.min(this.pending.length, this.maxBytes), {
         error: 'incomplete frame at end of connection',
         ...(this.pending.length > this.maxBytes ? { originalLength: -1 } : {}),
       });

@@ -1,13 +1,14 @@
 // The syslog connector at runtime: TCP/TLS servers on the main thread (backpressure by pausing
-// sockets while emits are pending) and one UDP receiving Worker per UDP listener, whose
-// batches are parsed here and emitted; drops of either kind are counted, never silent.
+// sockets while emits are pending) and one UDP receiving Worker per UDP listener. What either
+// receives waits as raw bytes and is parsed and emitted only when the pipeline has room; drops
+// of either kind are counted, never silent.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
-import type { Connector, ConnectorContext, RawEnvelope } from '../../src/plugin/contract.js';
-import { buildEnvelope, type Receipt } from './envelope.js';
-import { FrameDecoder, type Frame, type Framing } from './framing.js';
+import type { Connector, ConnectorContext, EnvelopeList, RawEnvelope } from '../../src/plugin/contract.js';
+import { buildEnvelopeAt, type Receipt } from './envelope.js';
+import { FrameBatch, FrameDecoder, type Framing } from './framing.js';
 import type { ParseOptions, SyslogFormat } from './parse.js';
 import { plainAddress, sourceFilter } from './sources.js';
 import type { FromWorker, ToWorker, UdpWorkerConfig } from './udp-worker.js';
@@ -36,17 +37,34 @@ export interface SyslogConfig {
   udp_receive_buffer_bytes: number;
 }
 
-/** Envelopes of one TCP connection in flight before its socket is paused, and when it resumes. */
 type UdpBatch = Extract<FromWorker, { type: 'batch' }>;
 
+/**
+ * Received messages: a UDP worker's batch or the frames of one TCP read, kept as bytes (off the
+ * JS heap) until the pipeline takes them into a batch, and parsed only then.
+ */
+interface RawWork {
+  kind: 'udp' | 'tcp';
+  n: number;
+  /**
+   * The envelopes to emit, made as the pipeline reads them (again for a retry): parsed envelopes
+   * waiting in the pipeline's queue survived young-generation collections, and copying them was
+   * a fifth of the main thread's time at full TCP load.
+   */
+  envelopes(): EnvelopeList;
+  /** The envelopes committed, or were counted as dropped. */
+  done(): void;
+}
+
+/** Messages of one TCP connection received and not yet committed before its socket is paused, and when it resumes. */
 const TCP_HIGH_WATER = 20_000;
 const TCP_LOW_WATER = 5_000;
 /** Datagrams a UDP worker may have handed over unacknowledged before it drops (memory bound). */
 const UDP_MAX_PENDING = 200_000;
 /** Consecutive unparseable binary frames after which a TCP peer is taken for garbage and cut off. */
 const MAX_GARBAGE_FRAMES = 100;
-/** Parsed UDP messages handed to the pipeline and not yet committed (its queue holds 20,000). */
-const UDP_IN_FLIGHT = 20_000;
+/** Parsed messages handed to the pipeline and not yet committed (its queue holds 20,000). */
+const PARSED_IN_FLIGHT = 20_000;
 const DROP_LOG_MS = 10_000;
 const EMIT_ATTEMPTS = 3;
 
@@ -61,8 +79,10 @@ export class SyslogReceiver implements Connector {
   private readonly sockets = new Set<net.Socket>();
   private readonly rawSockets = new Set<net.Socket>();
   private readonly workers: Worker[] = [];
-  private readonly udpQueue: Array<{ worker: Worker; batch: UdpBatch }> = [];
-  private udpInFlight = 0;
+  private readonly rawQueue: RawWork[] = [];
+  private parsedInFlight = 0;
+  /** Resolved when the raw queue is empty and nothing parsed is in flight (stop waits for it). */
+  private onIdle: (() => void) | undefined;
   private readonly allowed: ((address: string) => boolean) | undefined;
   private readonly parseBase: Omit<ParseOptions, 'now'>;
   private stopping = false;
@@ -97,25 +117,57 @@ export class SyslogReceiver implements Connector {
     await Promise.all(this.workers.map((w) => this.stopWorker(w)));
     this.servers.length = 0;
     this.workers.length = 0;
+    // what was received is emitted before we report stopped: the daemon then waits for its commit
+    if (this.rawQueue.length > 0 || this.parsedInFlight > 0) await new Promise<void>((r) => (this.onIdle = r));
   }
 
   private parseOptions(): ParseOptions {
     return { ...this.parseBase, now: Date.now() };
   }
 
+  private enqueue(work: RawWork): void {
+    this.rawQueue.push(work);
+    this.pump();
+  }
+
+  /** Parse and emit queued raw work, in arrival order, while the parsed messages in flight allow. */
+  private pump(): void {
+    while (this.parsedInFlight < PARSED_IN_FLIGHT && this.rawQueue.length > 0) {
+      const work = this.rawQueue.shift()!;
+      this.parsedInFlight += work.n;
+      void this.emit(work).then(() => {
+        this.parsedInFlight -= work.n;
+        work.done();
+        this.pump();
+      });
+    }
+    let udp = 0;
+    let tcp = 0;
+    for (const w of this.rawQueue) {
+      if (w.kind === 'udp') udp += w.n;
+      else tcp += w.n;
+    }
+    this.ctx.metrics.gauge('udp_backlog', udp);
+    this.ctx.metrics.gauge('tcp_backlog', tcp);
+    if (this.onIdle && this.rawQueue.length === 0 && this.parsedInFlight === 0) {
+      this.onIdle();
+      this.onIdle = undefined;
+    }
+  }
+
   /**
    * Emit, retrying a rejected batch a few times: the pipeline rejects every batch queued behind
    * one that failed to commit, and those are worth another try. What still fails is counted.
    */
-  private async emit(envelopes: RawEnvelope[]): Promise<void> {
+  private async emit(work: RawWork): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.ctx.emit(envelopes);
+        await this.ctx.emit(work.envelopes());
         return;
       } catch (err) {
         if (this.stopping || this.ctx.signal.aborted || attempt >= EMIT_ATTEMPTS) {
-          this.countDropped(envelopes.length, 'store_failed');
-          if (!this.stopping) this.ctx.reportError(`syslog: could not store ${envelopes.length} messages: ${(err as Error).message}`);
+          this.countDropped(work.n, 'store_failed');
+          if (!this.stopping) this.ctx.reportError(`syslog: could not store ${work.n} messages: ${(err as Error).message}`);
           return;
         }
         await new Promise((r) => setTimeout(r, 50 * attempt));
@@ -182,33 +234,58 @@ export class SyslogReceiver implements Connector {
     this.ctx.metrics.gauge('connections', this.sockets.size);
     const receipt: Receipt = { sender, senderPort: socket.remotePort ?? 0, protocol, persistent: true };
     const decoder = new FrameDecoder(this.config.framing, this.config.max_message_bytes);
-    let inFlight = 0;
+    /** Messages received and not yet committed. */
+    let pending = 0;
     let paused = false;
     let garbageRun = 0;
 
-    const deliver = (frames: Frame[]) => {
-      if (frames.length === 0) return;
-      const opts = this.parseOptions();
-      const envelopes = new Array<RawEnvelope>(frames.length);
-      for (let i = 0; i < frames.length; i++) {
-        const f = frames[i]!;
-        const r: Receipt = f.originalLength === undefined && f.error === undefined ? receipt
-          : { ...receipt, originalLength: f.originalLength, framingError: f.error, persistent: false };
-        const env = buildEnvelope(f.data, r, opts);
-        envelopes[i] = env;
+    /** Frame i of a batch as an envelope; `first`: the first time it is parsed (garbage is counted once). */
+    const envelope = (batch: FrameBatch, i: number, opts: ParseOptions, first: boolean): RawEnvelope => {
+      const f = batch.flags?.get(i);
+      const r: Receipt = f === undefined ? receipt : { ...receipt, originalLength: f.originalLength, framingError: f.error, persistent: false };
+      const env = buildEnvelopeAt(batch.buf!, batch.bounds[2 * i]!, batch.bounds[2 * i + 1]!, r, opts);
+      if (first) {
         garbageRun = env.parseError && env.metadata?.invalid_utf8 ? garbageRun + 1 : 0;
+        if (garbageRun === MAX_GARBAGE_FRAMES && !socket.destroyed) {
+          this.ctx.logger.warn({ remote: sender, protocol, frames: garbageRun }, 'syslog: peer sends binary garbage, disconnected');
+          socket.destroy();
+        }
       }
-      inFlight += envelopes.length;
-      if (inFlight >= TCP_HIGH_WATER && !paused) {
+      return env;
+    };
+
+    const deliver = (batch: FrameBatch) => {
+      const n = batch.length;
+      if (n === 0) return;
+      pending += n;
+      if (pending >= TCP_HIGH_WATER && !paused) {
         paused = true;
         socket.pause();
       }
-      void this.emit(envelopes).then(() => {
-        inFlight -= envelopes.length;
-        if (paused && inFlight <= TCP_LOW_WATER) {
-          paused = false;
-          socket.resume();
-        }
+      let opts: ParseOptions | undefined;
+      /** Frames parsed at least once (a retried emit parses them again). */
+      let parsed = 0;
+      this.enqueue({
+        kind: 'tcp',
+        n,
+        envelopes: () => {
+          const o = (opts ??= this.parseOptions());
+          return {
+            length: n,
+            at: (i) => {
+              const first = i >= parsed;
+              if (first) parsed = i + 1;
+              return envelope(batch, i, o, first);
+            },
+          };
+        },
+        done: () => {
+          pending -= n;
+          if (paused && pending <= TCP_LOW_WATER) {
+            paused = false;
+            socket.resume();
+          }
+        },
       });
     };
 
@@ -226,20 +303,17 @@ export class SyslogReceiver implements Connector {
       });
     }
     socket.on('data', (chunk: Buffer) => {
-      const frames: Frame[] = [];
+      const frames = new FrameBatch();
       decoder.push(chunk, frames);
       deliver(frames);
-      if (decoder.protocolError) {
+      if (decoder.protocolError && !socket.destroyed) {
         this.ctx.logger.warn({ remote: sender, protocol, error: decoder.protocolError }, 'syslog: framing error, peer disconnected');
-        socket.destroy();
-      } else if (garbageRun >= MAX_GARBAGE_FRAMES) {
-        this.ctx.logger.warn({ remote: sender, protocol, frames: garbageRun }, 'syslog: peer sends binary garbage, disconnected');
         socket.destroy();
       }
     });
     socket.on('error', (err) => this.ctx.logger.debug({ err: err.message, remote: sender }, 'syslog: connection error'));
     socket.on('close', () => {
-      const frames: Frame[] = [];
+      const frames = new FrameBatch();
       decoder.end(frames);
       deliver(frames);
       this.sockets.delete(socket);
@@ -300,43 +374,31 @@ export class SyslogReceiver implements Connector {
   }
 
   /**
-   * Raw batches wait here and are parsed only when the pipeline has room: a backlog of raw
+   * Raw batches wait in the queue and are parsed only when the pipeline has room: a backlog of raw
    * datagrams costs a fraction of the memory of parsed envelopes.
    */
   private onUdpBatch(worker: Worker, m: UdpBatch): void {
-    this.udpQueue.push({ worker, batch: m });
-    this.pumpUdp();
+    let opts: ParseOptions | undefined;
+    this.enqueue({
+      kind: 'udp',
+      n: m.ends.length,
+      envelopes: () => this.udpEnvelopes(m, (opts ??= this.parseOptions())),
+      done: () => worker.postMessage({ type: 'ack', count: m.ends.length } satisfies ToWorker),
+    });
   }
 
-  private pumpUdp(): void {
-    while (this.udpInFlight < UDP_IN_FLIGHT && this.udpQueue.length > 0) {
-      const { worker, batch } = this.udpQueue.shift()!;
-      const envelopes = this.parseUdpBatch(batch);
-      this.udpInFlight += envelopes.length;
-      void this.emit(envelopes).then(() => {
-        this.udpInFlight -= envelopes.length;
-        worker.postMessage({ type: 'ack', count: envelopes.length } satisfies ToWorker);
-        this.pumpUdp();
-      });
-    }
-    this.ctx.metrics.gauge('udp_backlog', this.udpQueue.reduce((n, q) => n + q.batch.ends.length, 0));
-  }
-
-  private parseUdpBatch(m: UdpBatch): RawEnvelope[] {
-    const opts = this.parseOptions();
-    const n = m.ends.length;
-    const truncated = new Map(m.truncated);
-    const envelopes = new Array<RawEnvelope>(n);
-    let start = 0;
-    for (let i = 0; i < n; i++) {
-      const end = m.ends[i]!;
-      const original = truncated.get(i);
-      const receipt: Receipt = { sender: m.senders[i]!, senderPort: m.ports[i]!, protocol: 'udp' };
-      if (original !== undefined) receipt.originalLength = original;
-      envelopes[i] = buildEnvelope(m.data.subarray(start, end), receipt, opts);
-      start = end;
-    }
-    return envelopes;
+  private udpEnvelopes(m: UdpBatch, opts: ParseOptions): EnvelopeList {
+    const truncated = m.truncated.length > 0 ? new Map(m.truncated) : undefined;
+    const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    return {
+      length: m.ends.length,
+      at: (i) => {
+        const receipt: Receipt = { sender: m.senders[i]!, senderPort: m.ports[i]!, protocol: 'udp' };
+        const original = truncated?.get(i);
+        if (original !== undefined) receipt.originalLength = original;
+        return buildEnvelopeAt(data, i === 0 ? 0 : m.ends[i - 1]!, m.ends[i]!, receipt, opts);
+      },
+    };
   }
 
   private async stopWorker(worker: Worker): Promise<void> {

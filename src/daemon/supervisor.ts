@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConnector } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import type { Checkpoint, Connector, ConnectorContext, RawEnvelope } from '../plugin/contract.js';
+import type { Checkpoint, Connector, ConnectorContext, EnvelopeList, RawEnvelope } from '../plugin/contract.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { SqliteStore } from '../store/sqlite.js';
 
@@ -114,7 +114,7 @@ export class SupervisedConnector {
           if (self.status.gauges[name] !== value) { self.status.gauges[name] = value; self.dirty = true; }
         },
       },
-      emit(envelopes: RawEnvelope[], checkpoint?: Checkpoint): Promise<void> {
+      emit(envelopes: RawEnvelope[] | EnvelopeList, checkpoint?: Checkpoint): Promise<void> {
         if (generation !== self.generation) {
           return Promise.reject(new Error(`connector ${self.name} is stopped`));
         }

@@ -2,7 +2,7 @@
 // canonicalized and fingerprinted synchronously per batch, and committed by the one batch
 // writer together with each connector's checkpoint. An emit's promise resolves only after
 // the transaction holding its events and checkpoint has committed (design.md §2).
-import type { Checkpoint, RawEnvelope } from '../plugin/contract.js';
+import type { Checkpoint, EnvelopeList, RawEnvelope } from '../plugin/contract.js';
 import type { Logger } from '../log/logger.js';
 import { canonicalize } from './canonicalize.js';
 import type { Fingerprinter } from './fingerprint.js';
@@ -21,6 +21,22 @@ export { StaleBatchError };
 export const WRITES_IN_FLIGHT = 16;
 
 const NONE: RawEnvelope[] = [];
+
+/**
+ * An emit's envelopes as an array: an `EnvelopeList` is made now, when its emit is taken into a
+ * batch (its envelopes then live only while this batch is prepared).
+ */
+function materialize(item: Pending): RawEnvelope[] {
+  const list = item.envelopes;
+  if (Array.isArray(list)) return list;
+  const out = new Array<RawEnvelope>(item.n);
+  for (let i = 0; i < item.n; i++) {
+    const env = list.at(i);
+    if (env === undefined) throw new Error(`envelope ${i} of ${item.n} missing`);
+    out[i] = env;
+  }
+  return out;
+}
 
 export interface BatchWriter {
   /** Commit the batch in one transaction; resolves after commit. */
@@ -62,7 +78,7 @@ export interface EmitSource {
 interface Pending {
   source: EmitSource;
   /** Released (emptied) once prepared into a batch: nothing reads them after that. */
-  envelopes: RawEnvelope[];
+  envelopes: RawEnvelope[] | EnvelopeList;
   /** How many envelopes the emit had (the queue's accounting). */
   n: number;
   checkpoint: Checkpoint | undefined;
@@ -116,7 +132,7 @@ export class Pipeline {
   }
 
   /** Queue a connector's batch; resolves once it is committed with its checkpoint. */
-  async submit(source: EmitSource, envelopes: RawEnvelope[], checkpoint?: Checkpoint, hasCheckpoint = checkpoint !== undefined): Promise<void> {
+  async submit(source: EmitSource, envelopes: RawEnvelope[] | EnvelopeList, checkpoint?: Checkpoint, hasCheckpoint = checkpoint !== undefined): Promise<void> {
     if (this.closed) throw new Error('pipeline is closed');
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { source, envelopes, n: envelopes.length, checkpoint, hasCheckpoint, resolve, reject };
@@ -198,6 +214,10 @@ export class Pipeline {
     return items;
   }
 
+  /**
+   * Encode the items into one batch. An emit whose envelopes cannot be made (an `EnvelopeList`
+   * that throws) is taken out of `items` and rejected alone; the others go on.
+   */
   private prepare(items: Pending[]): EncodedBatch {
     const now = this.opts.now();
     let total = 0;
@@ -205,12 +225,22 @@ export class Pipeline {
     const batch = new BatchEncoder(total);
     const counts = new Map<string, WriteBatch['counts'][number]>();
     const checkpoints = new Map<string, unknown>();
-    for (const item of items) {
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
       const { connector, type } = item.source;
+      let envelopes: RawEnvelope[];
+      try {
+        envelopes = materialize(item);
+      } catch (err) {
+        items.splice(k--, 1);
+        this.logger.error({ err, connector, envelopes: item.n }, 'emit failed: its envelopes could not be made');
+        this.settle([item], new Error(`${connector}: envelopes could not be made: ${(err as Error).message}`));
+        continue;
+      }
       let c = counts.get(connector);
       if (!c) counts.set(connector, (c = { connector, type, received: 0, stored: 0, parseErrors: 0 }));
       const ctx = { connector, tenantId: this.opts.tenantId, sourceType: type, now, nowDate: new Date(now), utc: this.opts.utc };
-      for (const env of item.envelopes) {
+      for (const env of envelopes) {
         const ev = this.fingerprinter.assign(canonicalize(env, ctx));
         if (ev.parseError) c.parseErrors++;
         batch.add(ev);
@@ -270,6 +300,7 @@ export class Pipeline {
           this.settle(items, err as Error);
           continue;
         }
+        if (items.length === 0) continue; // every emit in it failed to make its envelopes
         if (maxWrites === 1 && inFlight.length > 0 && !(await inFlight.shift())) {
           // the previous batch failed: this one was fingerprinted against state that was rolled back
           this.settle(items, new StaleBatchError());

@@ -55,6 +55,17 @@ export interface RawEnvelope {
 }
 
 /**
+ * Envelopes made only when the pipeline takes the emit into a batch: a connector that receives
+ * bytes (the syslog receiver) keeps them as bytes while they wait for room, and each envelope
+ * lives only while it is fingerprinted. `at(i)` is called for each index from 0 to `length - 1`,
+ * in order, once per emit (a retried emit is made again); a plain array is one too.
+ */
+export interface EnvelopeList {
+  readonly length: number;
+  at(index: number): RawEnvelope | undefined;
+}
+
+/**
  * A connector's resume point, committed in the same transaction as the batch that it follows
  * (design.md §2). Any JSON-serializable value; brainstem never looks inside.
  */
@@ -89,7 +100,7 @@ export interface ConnectorContext {
    * Calls from one connector are committed in call order. `emit([], checkpoint)` commits
    * only the checkpoint. Rejects if the store fails or the connector is stopped.
    */
-  emit(envelopes: RawEnvelope[], checkpoint?: Checkpoint): Promise<void>;
+  emit(envelopes: RawEnvelope[] | EnvelopeList, checkpoint?: Checkpoint): Promise<void>;
   /**
    * Report a problem the connector keeps running through (an unreadable file, a 401 from an
    * API). Shown as `last_error` in stats and /healthz; `degraded: true` marks the connector

@@ -84,6 +84,43 @@ describe('pipeline and store', () => {
     expect(store.totals().events).toBe(2);
   });
 
+  it('makes the envelopes of an EnvelopeList only when its emit is taken into a batch; one that throws fails alone', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { store, pipeline } = setup({ batchSize: 10, flushMs: 0 }, (w) => ({ write: async (b) => { await gate; await w.write(b); } }));
+    const made: number[] = [];
+    const lazy = (from: number, n: number) => ({
+      length: n,
+      at: (i: number) => {
+        made.push(from + i);
+        return lines(from + i, 1)[0];
+      },
+    });
+    // the first batch commits (held), the second is prepared and waits for it; the list queued
+    // behind them is not read while it waits
+    const first = pipeline.submit(source, lines(1, 10));
+    const second = pipeline.submit(source, lines(11, 10));
+    const third = pipeline.submit(source, lazy(21, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pipeline.depth).toBe(10);
+    expect(made).toEqual([]);
+    release();
+    await Promise.all([first, second, third]);
+    expect(made).toEqual(Array.from({ length: 10 }, (_, i) => 21 + i));
+    // in one batch: a list that throws is rejected, the other connector's emit beside it commits
+    const broken = { length: 3, at: (i: number) => { if (i === 1) throw new Error('cannot parse'); return lines(90, 1)[0]; } };
+    const results = await Promise.allSettled([
+      pipeline.submit({ connector: 'c2', type: 'test' }, broken),
+      pipeline.submit({ connector: 'c3', type: 'test' }, lazy(31, 4)),
+      pipeline.submit({ connector: 'c4', type: 'test' }, { length: 2, at: () => undefined }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/c2: envelopes could not be made: cannot parse/);
+    expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/envelope 0 of 2 missing/);
+    expect(store.totals().events).toBe(34);
+    expect(store.connectorStats().map((c) => c.connector).sort()).toEqual(['c1', 'c3']);
+  });
+
   it('makes emit wait while the queue is full (backpressure)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, type Frame, type Framing } from '../../plugins/syslog/framing.js';
+import { FrameBatch, FrameDecoder, FrameList, type Frame, type Framing } from '../../plugins/syslog/framing.js';
 
 function decode(mode: Framing, max: number, chunks: Array<string | Buffer>, end = false): Frame[] {
   const d = new FrameDecoder(mode, max);
-  const out: Frame[] = [];
+  const out = new FrameList();
   for (const c of chunks) d.push(typeof c === 'string' ? Buffer.from(c) : c, out);
   if (end) d.end(out);
-  return out;
+  return out.frames;
 }
 const texts = (frames: Frame[]) => frames.map((f) => f.data.toString());
 const octet = (s: string) => `${Buffer.byteLength(s)} ${s}`;
@@ -43,8 +43,9 @@ describe('TCP framing (RFC 6587)', () => {
 
   it('a huge declared length is honoured by skipping, not buffering', () => {
     const d = new FrameDecoder('octet-counting', 100);
-    const out: Frame[] = [];
-    d.push(Buffer.from('999999999 ' + 'y'.repeat(150)), out);
+    const list = new FrameList();
+    d.push(Buffer.from('999999999 ' + 'y'.repeat(150)), list);
+    const out = list.frames;
     expect(out).toHaveLength(1);
     expect(out[0]!.originalLength).toBe(999_999_999);
     expect(d.buffered).toBe(0);
@@ -68,8 +69,9 @@ describe('TCP framing (RFC 6587)', () => {
 
   it('strict octet-counting: a frame without a count is a protocol error', () => {
     const d = new FrameDecoder('octet-counting', 1000);
-    const out: Frame[] = [];
-    d.push(Buffer.from(octet('<13>a: ok') + 'garbage here\n'), out);
+    const list = new FrameList();
+    d.push(Buffer.from(octet('<13>a: ok') + 'garbage here\n'), list);
+    const out = list.frames;
     expect(out.map((f) => f.error === undefined)).toEqual([true, false]);
     expect(d.protocolError).toMatch(/octet-counting expected/);
     expect(out[1]!.data.toString()).toBe('garbage here\n');
@@ -84,5 +86,20 @@ describe('TCP framing (RFC 6587)', () => {
 
   it('NUL bytes inside frames are content', () => {
     expect(decode('auto', 1000, [octet('<13>a: x\u0000y')])[0]!.data).toEqual(Buffer.from('<13>a: x\u0000y'));
+  });
+
+  it('a FrameBatch holds the same frames as offsets into the one buffer they came in', () => {
+    const stream = octet('<13>a: one\ntwo') + '<13>b: plain\n' + octet('<13>c: ' + 'x'.repeat(50)) + octet('<13>d: last');
+    const list = new FrameList();
+    const batch = new FrameBatch();
+    new FrameDecoder('auto', 30).push(Buffer.from(stream), list);
+    new FrameDecoder('auto', 30).push(Buffer.from(stream), batch);
+    expect(batch.length).toBe(list.frames.length);
+    const fromBatch = Array.from({ length: batch.length }, (_, i) => ({
+      data: batch.buf!.subarray(batch.bounds[2 * i], batch.bounds[2 * i + 1]), ...batch.flags?.get(i),
+    }));
+    expect(fromBatch).toEqual(list.frames);
+    expect([...batch.flags!.keys()]).toEqual([2]);
+    expect(() => batch.frame(Buffer.from('other'), 0, 5)).toThrow(/more than one buffer/);
   });
 });
