@@ -123,6 +123,7 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
   if (parseError) ingest.parse_error = parseError;
 
   const tokens = maskTokens(message);
+  const metadataJson = sharedMetadataJson(env.metadata);
   return {
     tokens,
     event: {
@@ -146,12 +147,17 @@ export function canonicalize(env: RawEnvelope, ctx: CanonicalizeContext): Prepar
       ingestMetadata: ingest,
       parseError,
       derived,
-      fieldsJson: fieldsColumn(derived & DERIVED.pid ? env.structuredFields : structured, env.correlationKeys, env.metadata, ingest, derived),
+      fieldsJson: fieldsColumn(derived & DERIVED.pid ? env.structuredFields : structured, env.correlationKeys,
+        metadataJson === undefined ? env.metadata : undefined, ingest, derived),
+      metadataJson,
     },
   };
 }
 
-/** The events table's `fields` JSON: the object fields, less what `derived` re-derives; null when nothing is left. */
+/**
+ * The events table's `fields` JSON: the object fields, less what `derived` re-derives; null when
+ * nothing is left. An empty `ingest_metadata` is left out (readers take a missing one for `{}`).
+ */
 export function fieldsColumn(
   structured: Record<string, unknown> | undefined, correlationKeys: Record<string, string> | undefined,
   metadata: Record<string, unknown> | undefined, ingest: Record<string, unknown>, derived: number,
@@ -170,7 +176,8 @@ export function fieldsColumn(
   if (structured) json += `"structured_fields":${JSON.stringify(structured)},`;
   if (correlationKeys) json += `"correlation_keys":${JSON.stringify(correlationKeys)},`;
   if (metadata) json += `"metadata":${objectJson(metadata)},`;
-  return `${json}"ingest_metadata":${kept ? JSON.stringify(kept) : '{}'}}`;
+  if (kept) return `${json}"ingest_metadata":${JSON.stringify(kept)}}`;
+  return `${json.slice(0, -1)}}`;
 }
 
 /**
@@ -180,7 +187,15 @@ export function fieldsColumn(
  */
 const frozenJson = new WeakMap<object, string>();
 function objectJson(o: Record<string, unknown>): string {
-  if (!Object.isFrozen(o)) return JSON.stringify(o);
+  return sharedMetadataJson(o) ?? JSON.stringify(o);
+}
+
+/**
+ * The JSON of metadata that a connector shares between events (a frozen object), made once; the
+ * store keeps it once and the events refer to it. undefined for metadata of one event.
+ */
+export function sharedMetadataJson(o: Record<string, unknown> | undefined): string | undefined {
+  if (o === undefined || !Object.isFrozen(o)) return undefined;
   let j = frozenJson.get(o);
   if (j === undefined) frozenJson.set(o, (j = JSON.stringify(o)));
   return j;

@@ -27,6 +27,11 @@ export interface CanonicalEvent {
   signatureKey: string;
   /** The store's JSON of the object fields, when already built (by canonicalize). */
   fieldsJson?: string | null;
+  /**
+   * JSON of `metadata` when a connector shares one frozen object between many events (a syslog TCP
+   * connection's sender, port and protocol): stored once and referenced, not in `fieldsJson`.
+   */
+  metadataJson?: string;
   /** What the stored row leaves out for the reader to re-derive from messageRaw (canonicalize.ts DERIVED). */
   derived?: number;
   /**

@@ -6,13 +6,13 @@
 // event, are written as UTF-8 into one buffer each and transferred, not cloned string by string;
 // the writer binds columns without rebuilding event objects.
 import type { CanonicalEvent } from '../pipeline/event.js';
-import { fieldsColumn } from '../pipeline/canonicalize.js';
+import { fieldsColumn, sharedMetadataJson } from '../pipeline/canonicalize.js';
 import type { WriteBatch } from './types.js';
 import { alertStateChange, type Polarity } from '../signals/state.js';
 
 /** Per event, the dictionary references in `refs`, in this order (-1: none). */
-export const REF = { host: 0, service: 1, severity: 2, facility: 3, assetId: 4, signature: 5, source: 6 } as const;
-export const REF_W = 7;
+export const REF = { host: 0, service: 1, severity: 2, facility: 3, assetId: 4, signature: 5, source: 6, metadata: 7 } as const;
+export const REF_W = 8;
 /** In `states`: the event states no change (and its text is not to be read for one). */
 export const NO_CHANGE = 0;
 
@@ -55,10 +55,10 @@ export class TextColumnBuilder {
       this.ends[this.n++] = -1;
       return;
     }
-    // room for the longest UTF-8 the string can take, so the write is never cut short
-    const need = this.used + s.length * 3;
-    if (need > this.bytes.length) {
-      const bytes = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2));
+    // room for the string's UTF-8 (a write is never cut short); its exact length is counted only
+    // when the longest it could take (3 bytes per UTF-16 unit) might not fit
+    if (this.used + s.length * 3 > this.bytes.length && this.used + Buffer.byteLength(s) > this.bytes.length) {
+      const bytes = Buffer.allocUnsafeSlow(Math.max(this.used + s.length * 3, this.bytes.length * 2));
       this.bytes.copy(bytes, 0, 0, this.used);
       this.bytes = bytes;
     }
@@ -98,7 +98,10 @@ export function transferables(b: EncodedBatch): ArrayBuffer[] {
 
 export interface EncodedBatch {
   n: number;
-  /** Every distinct short string of the batch once (hosts, services, severities, facilities, assets, signature keys). */
+  /**
+   * Every distinct short string of the batch once (hosts, services, severities, facilities, assets,
+   * signature keys, and the JSON of metadata shared by many events: CanonicalEvent.metadataJson).
+   */
   dict: string[];
   /** n × REF_W indexes into `dict` (`sources` for REF.source). */
   refs: Int32Array;
@@ -126,10 +129,15 @@ export interface EncodedBatch {
   rest: Omit<WriteBatch, 'events'>;
 }
 
-/** The events table's `fields` column of an event: canonicalize's, or built the same way for an event made elsewhere. */
-function fieldsJson(e: CanonicalEvent): string | null {
-  if (e.fieldsJson !== undefined) return e.fieldsJson;
-  return fieldsColumn(e.structuredFields, e.correlationKeys, e.metadata, e.ingestMetadata, e.derived ?? 0);
+/**
+ * The events table's `fields` column of an event and the JSON of its shared metadata (stored apart):
+ * canonicalize's, or built the same way for an event made elsewhere.
+ */
+function storedFields(e: CanonicalEvent): { fields: string | null; shared: string | undefined } {
+  if (e.fieldsJson !== undefined) return { fields: e.fieldsJson, shared: e.metadataJson };
+  const shared = sharedMetadataJson(e.metadata);
+  const fields = fieldsColumn(e.structuredFields, e.correlationKeys, shared === undefined ? e.metadata : undefined, e.ingestMetadata, e.derived ?? 0);
+  return { fields, shared };
 }
 
 /** Body offset into the raw text when the body is its suffix (it is, after a header parse), else -1. */
@@ -168,9 +176,10 @@ export class BatchEncoder {
     this.receivedAt = new Float64Array(capacity);
     this.offset = new Int32Array(capacity);
     this.derived = new Uint8Array(capacity);
-    // raw lines are ~100–200 bytes; many events have no fields JSON at all (the column grows)
-    this.raw = new TextColumnBuilder(capacity, 160);
-    this.fields = new TextColumnBuilder(capacity >> 2, 128);
+    // raw lines are ~100–200 bytes, a fields JSON about as long when there is one (a syslog
+    // stream has one on every event); the columns grow past that when needed
+    this.raw = new TextColumnBuilder(capacity, 192);
+    this.fields = new TextColumnBuilder(capacity, 192);
   }
 
   private ref(s: string | undefined): number {
@@ -210,6 +219,8 @@ export class BatchEncoder {
     refs[b + REF.facility] = this.ref(e.facility);
     refs[b + REF.assetId] = this.ref(e.assetId);
     refs[b + REF.signature] = this.ref(e.signatureKey);
+    const { fields, shared } = storedFields(e);
+    refs[b + REF.metadata] = this.ref(shared);
     const path = e.sourcePath ?? '';
     const last = this.lastSource < 0 ? undefined : this.sources[this.lastSource]!;
     // consecutive events nearly always share their source: compare before building a lookup key
@@ -231,7 +242,6 @@ export class BatchEncoder {
     const off = bodyOffset(e.messageRaw, e.message);
     this.offset[i] = off;
     this.derived[i] = e.derived ?? 0;
-    const fields = fieldsJson(e);
     if (off < 0 || e.parseError !== undefined || fields !== null) {
       const x = this.extras;
       x.at.push(i);

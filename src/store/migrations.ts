@@ -301,4 +301,19 @@ export const MIGRATIONS: Migration[] = [
         FROM state_minutes s, json_each(s.changes) c;
     `,
   },
+  {
+    // A syslog TCP connection's messages share their metadata (sender, port, protocol, format): ~95
+    // of the ~315 bytes of text in each row. Kept once and referenced, rows are a third smaller and
+    // a batch's insert ~20 % faster. Events stored before keep their metadata in `fields`.
+    version: 7,
+    description: 'metadata shared by many events stored once: event_metadata, events.metadata_id',
+    sql: `
+      CREATE TABLE event_metadata (
+        id INTEGER PRIMARY KEY,
+        json TEXT NOT NULL UNIQUE,
+        last_id INTEGER NOT NULL             -- no event above this id refers to the row: retention deletes it once they are gone
+      );
+      ALTER TABLE events ADD COLUMN metadata_id INTEGER;   -- event_metadata.id, or NULL (then any metadata is in fields)
+    `,
+  },
 ];

@@ -84,4 +84,30 @@ describe('batch codec and the stored row', () => {
     // the bytes are exactly the UTF-8 of the strings, nothing else
     expect(col.bytes.byteLength).toBe(strings.reduce((n, s) => n + (s === null ? 0 : Buffer.byteLength(s)), 0));
   });
+
+  it('metadata shared by many events is stored once, read back with each, and deleted with the last of them', () => {
+    const connA = Object.freeze({ sender: '192.0.2.1', sender_port: 40001, protocol: 'tcp' });
+    const connB = Object.freeze({ sender: '192.0.2.2', sender_port: 40002, protocol: 'tcp' });
+    const own = { sender: '192.0.2.3', sender_port: 5, protocol: 'udp' };
+    const ev = (i: number, metadata: Record<string, unknown>) => prepared({ messageRaw: `line ${i}`, metadata }, 'k');
+    const store = new SqliteStore(':memory:');
+    const write = (events: CanonicalEvent[]) => store.writeEncoded(structuredClone(encodeBatch({
+      events, signatures: [{ key: 'k', service: '', template: 'k', firstTemplate: 'k', family: 'generic' }], checkpoints: [], counts: [],
+    })));
+    write([ev(1, connA), ev(2, connB), ev(3, own), ev(4, connA)]);
+    write([ev(5, connA), ev(6, connA)]);
+    const rows = store.db.prepare('SELECT json FROM event_metadata ORDER BY id').pluck().all();
+    expect(rows).toEqual([JSON.stringify(connA), JSON.stringify(connB)]);
+    // an event's own metadata stays in its fields; a shared one is not repeated there
+    expect(store.db.prepare('SELECT count(*) FROM events WHERE fields LIKE \'%sender%\'').pluck().get()).toBe(1);
+    const back = store.listEvents({ ascending: true });
+    expect(back.map((e) => e.metadata)).toEqual([connA, connB, own, connA, connA, connA]);
+    // retention: connB's only event goes, then everything but the newest (connA's)
+    expect(store.deleteOldestEvents(2)).toBe(2);
+    expect(store.db.prepare('SELECT json FROM event_metadata').pluck().all()).toEqual([JSON.stringify(connA)]);
+    expect(store.deleteOldestEvents(10)).toBe(3);
+    expect(store.listEvents({}).map((e) => e.metadata)).toEqual([connA]);
+    expect(store.db.prepare('SELECT count(*) FROM event_metadata').pluck().get()).toBe(1);
+    store.close();
+  });
 });

@@ -1,7 +1,8 @@
 // A store written by an earlier version opens with its events intact: migration 5 moves events
 // to the lean row (sources as one id, no stored masked text) and builds the per-signature postings
 // that replace the index on events(signature_id); migration 6 folds the signal aggregates' rows per
-// host into one row per minute and signature without changing what scoring reads.
+// host into one row per minute and signature without changing what scoring reads; migration 7
+// keeps metadata shared by many events once, while older rows keep theirs in `fields`.
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { maskMessage } from '../../src/pipeline/mask.js';
 import { minuteActivity, stateTransitions } from '../../src/signals/history.js';
 import { addCountTuples } from '../../src/store/aggregates.js';
+import { encodeBatch } from '../../src/store/batch-codec.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -111,5 +113,30 @@ describe('migrations', () => {
       .toEqual([['h1', 5], ['__proto__', 5], ['h\u0000', 1]]);
     expect(JSON.parse(addCountTuples('[["h","eth0",1,2]]', '[["h","eth0",2,1],["h","eth0",1,1]]')))
       .toEqual([['h', 'eth0', 1, 3], ['h', 'eth0', 2, 1]]);
+  });
+
+  it('reads a version-6 event\'s metadata from its fields, and a new event\'s shared metadata from event_metadata', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bs-migrate-'));
+    dirs.push(dir);
+    const path = join(dir, 'v6.db');
+    const db = new Database(path);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 6)) db.exec(m.sql);
+    db.pragma('user_version = 6');
+    db.prepare(`INSERT INTO signatures (id, signature_key, template, first_template, event_family) VALUES (1, 'aaaa', 'hello', 'hello', 'generic')`).run();
+    db.prepare(`INSERT INTO event_sources (id, tenant_id, connector, source_type, source_path) VALUES (1, 't', 'sys', 'syslog', '')`).run();
+    const old = { sender: '192.0.2.9', sender_port: 601, protocol: 'tcp', format: 'rfc3164' };
+    db.prepare(`INSERT INTO events (ts, received_at, source_id, host, message_raw, message_offset, signature_id, fields, derived)
+      VALUES (1, 1, 1, 'h', 'hello', 0, 1, ?, 0)`).run(JSON.stringify({ metadata: old, ingest_metadata: {} }));
+    db.close();
+    const store = new SqliteStore(path);
+    expect(store.schemaVersion).toBe(7);
+    const shared = Object.freeze({ sender: '192.0.2.9', sender_port: 602, protocol: 'tcp', format: 'rfc3164' });
+    store.writeEncoded(encodeBatch({
+      events: [{ tenantId: 't', connector: 'sys', sourceType: 'syslog', ts: 2, receivedAt: 2, messageRaw: 'hello', message: 'hello',
+        messageNormalized: 'hello', signatureKey: 'aaaa', metadata: shared, ingestMetadata: {} }],
+      signatures: [], checkpoints: [], counts: [],
+    }));
+    expect(store.listEvents({ ascending: true }).map((e) => e.metadata)).toEqual([old, shared]);
+    store.close();
   });
 });
