@@ -30,6 +30,9 @@ export function scoringOptions(cfg: LoadedConfig['config']): ScoringOptions {
   return { lookbackMs: cfg.scoring.lookback, minOccurrences: cfg.scoring.min_occurrences, weights: cfg.scoring.weights };
 }
 
+/** A failing aggregate apply is logged at most this often (it is retried with every batch). */
+const AGGREGATE_ERROR_LOG_MS = 10_000;
+
 /** Store + miner + pipeline, as used by the daemon and by one-shot `ingest`. */
 export interface Ingestion {
   store: SqliteStore;
@@ -41,6 +44,18 @@ export interface Ingestion {
 export function openIngestion(cfg: LoadedConfig['config'], logger: Logger, storePath = resolve(cfg.storage.path)): Ingestion {
   const store = new SqliteStore(storePath);
   const writer: ClosableWriter = workerWriterAvailable() ? new WorkerWriter(storePath) : new InlineWriter(store);
+  if (writer instanceof WorkerWriter) {
+    let lastLog = 0;
+    let since = 0;
+    writer.onAggregateError = (message) => {
+      const now = Date.now();
+      since++;
+      if (now - lastLog < AGGREGATE_ERROR_LOG_MS) return;
+      logger.warn({ err: message, failures: since }, 'applying the signal aggregates failed; they stay pending and are retried with the next batch');
+      lastLog = now;
+      since = 0;
+    };
+  }
   const makeMiner = () => new TemplateMiner(minerOptions(cfg));
   const miner = makeMiner();
   miner.load(store.loadClusters());

@@ -28,7 +28,7 @@ export interface MetricsSource {
   connectors(): ConnectorMetricRow[];
   queueDepth(): number;
   queueCapacity(): number;
-  store(): { fileBytes: number; liveBytes: number; freeBytes: number; signatures: number; candidates: number; incidents: number };
+  store(): { fileBytes: number; liveBytes: number; freeBytes: number; signatures: number; candidates: number; incidents: number; aggregateFailures: number };
   deliveries(): DeliveryMetricRow[];
 }
 
@@ -104,6 +104,7 @@ export class DaemonMetrics {
     storeGauge('brainstem_signatures', 'Signatures (recurring patterns) known', (s) => s.signatures);
     storeGauge('brainstem_candidates', 'Candidates currently stored', (s) => s.candidates);
     storeGauge('brainstem_incidents', 'Incidents in incident memory', (s) => s.incidents);
+    storeGauge('brainstem_aggregate_apply_failures', 'Failed attempts to apply the signal aggregates since they last succeeded (0: healthy)', (s) => s.aggregateFailures);
     let deliveries: DeliveryMetricRow[] = [];
     const perReceiver = (name: string, help: string, pick: (d: DeliveryMetricRow) => number, first = false) =>
       new Counter({

@@ -50,6 +50,7 @@ function metricsSource(daemon: Daemon): MetricsSource {
       signatures: one('SELECT count(*) AS n FROM signatures'),
       candidates: one('SELECT count(*) AS n FROM candidates'),
       incidents: one('SELECT count(*) AS n FROM incident_memory'),
+      aggregateFailures: daemon.store.aggregateError()?.failures ?? 0,
     }),
     deliveries: () => deliveryCounts(daemon.store),
   };

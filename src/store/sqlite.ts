@@ -148,9 +148,40 @@ export class SqliteStore {
     try {
       this.flushAggregates();
     } catch (err) {
+      this.noteAggregateFailure(err as Error);
       return err as Error;
     }
+    this.aggregateFailure = undefined;
+    if (this.aggregateErrorStored) {
+      this.stmt(`DELETE FROM store_meta WHERE key = 'aggregate_error'`).run();
+      this.aggregateErrorStored = false;
+    }
     return undefined;
+  }
+
+  /** Since when the aggregate apply has been failing, how often, and the last error (undefined: it is not). */
+  private aggregateFailure: AggregateFailure | undefined;
+  /** An error may be recorded in store_meta (at first: one left by an earlier process). */
+  private aggregateErrorStored = true;
+
+  /** Kept in store_meta as well, so that `stats` in another process sees it. */
+  private noteAggregateFailure(err: Error): void {
+    const f = this.aggregateFailure ??= { since: Date.now(), failures: 0, message: '' };
+    f.failures++;
+    f.message = err.message;
+    try {
+      this.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregate_error', ?)
+        ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(f));
+      this.aggregateErrorStored = true;
+    } catch {
+      // the store may be what fails (disk full): the writer thread still reports it to the daemon's log
+    }
+  }
+
+  /** The aggregate apply's failure as recorded in the store (any connection), or undefined. */
+  aggregateError(): AggregateFailure | undefined {
+    const v = this.stmt(`SELECT value FROM store_meta WHERE key = 'aggregate_error'`).pluck().get() as string | undefined;
+    return v === undefined ? undefined : (JSON.parse(v) as AggregateFailure);
   }
 
   /** Fold in events committed after the last aggregate apply (after a crash); returns how many. */
@@ -537,6 +568,13 @@ export class SqliteStore {
       parseErrors: one('SELECT coalesce(sum(parse_errors), 0) AS n FROM connector_stats'),
     };
   }
+}
+
+/** A failing aggregate apply: first failure (epoch ms), failed attempts, the last error. */
+export interface AggregateFailure {
+  since: number;
+  failures: number;
+  message: string;
 }
 
 const EVENT_INSERT = `INSERT INTO events (ts, received_at, source_id, host, service, severity, facility, asset_id,

@@ -13,18 +13,25 @@ export interface WriterRequest {
 }
 
 export interface WriterReply {
+  /** The request answered; 0 for a report of the thread's own (`aggregates`). */
   id: number;
   ok: boolean;
   error?: { message: string; code?: string };
+  /** Set on a report that applying the aggregates failed (they stay pending and are tried again). */
+  aggregates?: true;
 }
 
 const store = new SqliteStore((workerData as { path: string }).path, { writer: true });
 // Apply the hot aggregates about once a second (see SqliteStore.aggregateIntervalMs), and also
 // when batches stop arriving.
 store.aggregateIntervalMs = 1000;
-// A failed apply is retried on the next batch or tick (the aggregates stay pending); a crash
-// meanwhile is repaired at the next open.
-const idleFlush = setInterval(() => store.applyIfDue(), 1000);
+// A failed apply is retried on the next batch or tick (the aggregates stay pending; a crash
+// meanwhile is repaired at the next open) and reported to the daemon, which logs it.
+function apply(): void {
+  const err = store.applyIfDue();
+  if (err) parentPort!.postMessage({ id: 0, ok: false, error: { message: err.message }, aggregates: true } satisfies WriterReply);
+}
+const idleFlush = setInterval(apply, 1000);
 const latch = new CommitLatch();
 parentPort!.on('message', (req: WriterRequest) => {
   if (req.op === 'resume') {
@@ -47,5 +54,5 @@ parentPort!.on('message', (req: WriterRequest) => {
   if (req.op === 'close') parentPort!.close();
   // after the reply: the batch's emits resolve without waiting for the apply (a few hundred ms
   // at full load), and the main thread goes on preparing batches meanwhile
-  else if (req.op === 'write' && reply.ok) store.applyIfDue();
+  else if (req.op === 'write' && reply.ok) apply();
 });

@@ -36,10 +36,16 @@ export class WorkerWriter implements ClosableWriter {
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Set when the thread died: every request fails with it. */
   private dead: Error | undefined;
+  /** Told each time the writer thread fails to apply the aggregates (they stay pending and are retried). */
+  onAggregateError?: (message: string) => void;
 
   constructor(path: string) {
     this.worker = new Worker(WORKER_FILE, { workerData: { path } });
     this.worker.on('message', (r: WriterReply) => {
+      if (r.aggregates) {
+        this.onAggregateError?.(r.error?.message ?? 'unknown error');
+        return;
+      }
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);

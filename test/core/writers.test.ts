@@ -105,12 +105,52 @@ describe('aggregate applies after a commit', () => {
     expect(store.totals().events).toBe(2);
     expect(store.getSignature('k')!.occurrenceCount).toBe(0); // still pending
     expect(store.applyIfDue()).toMatchObject({ message: 'disk full' });
+    // recorded where `stats` and /metrics (other connections) read it
+    const reader = new SqliteStore(store.path, { readonly: true });
+    expect(reader.aggregateError()).toMatchObject({ failures: 2, message: 'disk full' });
+    expect(reader.aggregateError()!.since).toBeLessThanOrEqual(Date.now());
     failApply = false;
-    // the next batch's apply takes both batches' aggregates
+    // the next batch's apply takes both batches' aggregates, and the failure is over
     store.writeBatch({ events: [event('three', 'k')], signatures: [], checkpoints: [], counts: [] });
     expect(store.getSignature('k')!.occurrenceCount).toBe(3);
+    expect(reader.aggregateError()).toBeUndefined();
+    reader.close();
     store.close();
   });
+});
+
+describe('a failing aggregate apply on the writer thread', () => {
+  it('is reported to the daemon and recorded for stats, while batches keep committing', async () => {
+    const { WorkerWriter } = await import('../../dist/src/store/writers.js' as string) as typeof import('../../src/store/writers.js');
+    const { encodeBatch: encode } = await import('../../dist/src/store/batch-codec.js' as string) as typeof import('../../src/store/batch-codec.js');
+    const path = tmp();
+    new SqliteStore(path).close();
+    const writer = new WorkerWriter(path);
+    const errors: string[] = [];
+    writer.onAggregateError = (m) => errors.push(m);
+    await writer.write(encode({ events: [event('one', 'k')], signatures: [sig('k')], checkpoints: [], counts: [] }));
+    // another connection takes away a table the apply writes to: the apply fails, the commit does not
+    // (a plain connection: a second SqliteStore writer would fold in the events again at open)
+    const { default: Database } = await import('better-sqlite3');
+    const ddl = new Database(path);
+    const other = new SqliteStore(path, { readonly: true });
+    ddl.exec('ALTER TABLE signature_buckets RENAME TO signature_buckets_away');
+    await new Promise((r) => setTimeout(r, 1100)); // the apply is due again (once a second)
+    await writer.write(encode({ events: [event('two', 'k')], signatures: [], checkpoints: [{ connector: 'c1', checkpoint: 2 }], counts: [] }));
+    for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(errors[0]).toMatch(/signature_buckets/);
+    expect(other.totals().events).toBe(2);
+    expect(other.loadCheckpoint('c1')).toBe(2);
+    expect(other.aggregateError()).toMatchObject({ message: expect.stringMatching(/signature_buckets/) });
+    // the table is back: the next apply succeeds with what was pending, and the failure is cleared
+    ddl.exec('ALTER TABLE signature_buckets_away RENAME TO signature_buckets');
+    ddl.close();
+    for (let i = 0; i < 60 && other.aggregateError(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(other.aggregateError()).toBeUndefined();
+    await writer.close();
+    expect(other.getSignature('k')!.occurrenceCount).toBe(2);
+    other.close();
+  }, 20_000);
 });
 
 describe('the writer and other connections', () => {

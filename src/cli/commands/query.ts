@@ -89,9 +89,20 @@ export const statsCommand: Command = {
         dropped: c.dropped, state: c.state, last_error: c.lastError, gauges: c.gauges, updated_at: iso(c.updatedAt),
       }));
       const deliveries = outboxCounts(store);
-      if (values.json) printJson({ totals: { events: totals.events, signatures: totals.signatures, candidates: totals.candidates, incidents: totals.incidents }, connectors, deliveries });
-      else {
-        process.stdout.write(`events ${totals.events}  signatures ${totals.signatures}  candidates ${totals.candidates}  incidents ${totals.incidents}\n\n`);
+      const failure = store.aggregateError();
+      const aggregateError = failure ? { message: failure.message, since: iso(failure.since), failures: failure.failures } : null;
+      if (values.json) {
+        printJson({
+          totals: { events: totals.events, signatures: totals.signatures, candidates: totals.candidates, incidents: totals.incidents },
+          store: { aggregate_error: aggregateError }, connectors, deliveries,
+        });
+      } else {
+        process.stdout.write(`events ${totals.events}  signatures ${totals.signatures}  candidates ${totals.candidates}  incidents ${totals.incidents}\n`);
+        if (aggregateError) {
+          process.stdout.write(`aggregates: applying has failed ${aggregateError.failures} times since ${aggregateError.since}: ${aggregateError.message}`
+            + ' (events are stored; scores lag until it succeeds)\n');
+        }
+        process.stdout.write('\n');
         printTable(['connector', 'type', 'received', 'stored', 'parse_errors', 'dropped', 'state', 'last_error'],
           connectors.map((c) => [c.connector, c.type, c.received, c.stored, c.parse_errors, c.dropped, c.state, c.last_error]));
         if (deliveries.length) {
