@@ -76,7 +76,7 @@ describe('batch codec and the stored row', () => {
   it('a text column gives back each string exactly: nulls, empty, non-ASCII, astral, NUL, and past its first buffer', () => {
     const strings: Array<string | null> = ['', null, 'plain', 'ü ß 日本', '🚀 x', 'a\u0000b', null, ''];
     for (let i = 0; i < 300; i++) strings.push(i % 7 === 0 ? null : `line ${i} ${'é'.repeat(i % 50)} ${'z'.repeat(i)}`);
-    const b = new TextColumnBuilder(4, 8);
+    const b = new TextColumnBuilder(4, { bytesPerSlot: 8 });
     for (const s of strings) b.push(s);
     const col = b.finish();
     expect(col.ends).toHaveLength(strings.length);
