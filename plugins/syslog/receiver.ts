@@ -63,6 +63,12 @@ const TCP_LOW_WATER = 5_000;
 const UDP_MAX_PENDING = 200_000;
 /** Consecutive unparseable binary frames after which a TCP peer is taken for garbage and cut off. */
 const MAX_GARBAGE_FRAMES = 100;
+/**
+ * Senders (and ports per sender) whose datagrams share one metadata object from their second
+ * datagram on; past this many the table starts over. A sender that uses a new port for every
+ * message (`logger`) gets a metadata object per message, as before.
+ */
+const UDP_SHARED_SENDERS = 1024;
 /** Parsed messages handed to the pipeline and not yet committed (its queue holds 20,000). */
 const PARSED_IN_FLIGHT = 20_000;
 const DROP_LOG_MS = 10_000;
@@ -80,6 +86,8 @@ export class SyslogReceiver implements Connector {
   private readonly rawSockets = new Set<net.Socket>();
   private readonly workers: Worker[] = [];
   private readonly rawQueue: RawWork[] = [];
+  /** UDP sender → port → the receipt its datagrams share (see udpReceipt). */
+  private readonly udpSenders = new Map<string, Map<number, Receipt>>();
   private parsedInFlight = 0;
   /** Resolved when the raw queue is empty and nothing parsed is in flight (stop waits for it). */
   private onIdle: (() => void) | undefined;
@@ -393,12 +401,30 @@ export class SyslogReceiver implements Connector {
     return {
       length: m.ends.length,
       at: (i) => {
-        const receipt: Receipt = { sender: m.senders[i]!, senderPort: m.ports[i]!, protocol: 'udp' };
         const original = truncated?.get(i);
-        if (original !== undefined) receipt.originalLength = original;
+        const receipt: Receipt = original === undefined ? this.udpReceipt(m.senders[i]!, m.ports[i]!)
+          : { sender: m.senders[i]!, senderPort: m.ports[i]!, protocol: 'udp', originalLength: original };
         return buildEnvelopeAt(data, i === 0 ? 0 : m.ends[i - 1]!, m.ends[i]!, receipt, opts);
       },
     };
+  }
+
+  /**
+   * The receipt of a datagram from `sender`:`port`: its own for the first datagram of the pair,
+   * then one shared (`persistent`) receipt, so that a device's datagrams share their metadata as a
+   * TCP connection's messages do (stored once, events/metadata JSON not made per message).
+   */
+  private udpReceipt(sender: string, port: number): Receipt {
+    let ports = this.udpSenders.get(sender);
+    if (!ports) {
+      if (this.udpSenders.size >= UDP_SHARED_SENDERS) this.udpSenders.clear();
+      this.udpSenders.set(sender, (ports = new Map()));
+    }
+    const shared = ports.get(port);
+    if (shared) return shared;
+    if (ports.size >= UDP_SHARED_SENDERS) ports.clear();
+    ports.set(port, { sender, senderPort: port, protocol: 'udp', persistent: true });
+    return { sender, senderPort: port, protocol: 'udp' };
   }
 
   private async stopWorker(worker: Worker): Promise<void> {

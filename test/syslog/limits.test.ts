@@ -144,6 +144,33 @@ describe('limits', () => {
     expect(stats.stored).toBe(0);
   });
 
+  it('datagrams from one sender and port share their stored metadata; another port has its own', async () => {
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    for (let i = 0; i < 5; i++) await new Promise((r) => a.send(`<13>Dec  3 10:00:0${i} h sharedudp: from a ${i}`, ports.lim!, '127.0.0.1', r));
+    await new Promise((r) => b.send('<13>Dec  3 10:00:09 h sharedudp: from b', ports.lim!, '127.0.0.1', r));
+    await new Promise((r) => a.send('<165>1 2026-12-03T10:00:00Z h sharedudp - - - from a as 5424', ports.lim!, '127.0.0.1', r));
+    const portA = a.address().port; // bound by the first send
+    const portB = b.address().port;
+    a.close();
+    b.close();
+    const events = await waitFor('the datagrams', async () => {
+      const ev = (await daemon.events()).filter((e) => e.service === 'sharedudp');
+      return ev.length === 7 ? ev : undefined;
+    }, 20_000);
+    for (const e of events) {
+      expect(e.metadata).toMatchObject({ sender: '127.0.0.1', protocol: 'udp', sender_port: /from b/.test(e.message_raw) ? portB : portA });
+      expect(e.metadata.format).toBe(/5424/.test(e.message_raw) ? 'rfc5424' : 'rfc3164');
+    }
+    // the first datagram of a pair has its own; the rest of a's share one row per format
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(daemon.dir, 'b.db'), { readonly: true });
+    const shared = db.prepare(`SELECT m.json, count(*) AS n FROM events e JOIN event_metadata m ON m.id = e.metadata_id
+      WHERE e.message_raw LIKE '%sharedudp%' GROUP BY m.id ORDER BY n DESC`).all() as Array<{ json: string; n: number }>;
+    db.close();
+    expect(shared.map((r) => [JSON.parse(r.json).format, JSON.parse(r.json).sender_port, r.n])).toEqual([['rfc3164', portA, 4], ['rfc5424', portA, 1]]);
+  });
+
   it('cuts an oversized datagram to max_message_bytes and flags it', async () => {
     const udp = dgram.createSocket('udp4');
     const big = `<13>Dec  3 10:00:00 h bigudp: ${'y'.repeat(3000)}`;
