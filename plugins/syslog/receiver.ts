@@ -47,11 +47,12 @@ interface RawWork {
   kind: 'udp' | 'tcp';
   n: number;
   /**
-   * The envelopes to emit, made as the pipeline reads them (again for a retry): parsed envelopes
-   * waiting in the pipeline's queue survived young-generation collections, and copying them was
-   * a fifth of the main thread's time at full TCP load.
+   * The envelopes to emit, made as the pipeline reads them (again for a retry, with the same
+   * `opts`; `first` is false then): parsed envelopes waiting in the pipeline's queue survived
+   * young-generation collections, and copying them was a fifth of the main thread's time at full
+   * TCP load.
    */
-  envelopes(): EnvelopeList;
+  envelopes(opts: ParseOptions, first: boolean): EnvelopeList;
   /** The envelopes committed, or were counted as dropped. */
   done(): void;
 }
@@ -168,9 +169,10 @@ export class SyslogReceiver implements Connector {
    * one that failed to commit, and those are worth another try. What still fails is counted.
    */
   private async emit(work: RawWork): Promise<void> {
+    const opts = this.parseOptions();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.ctx.emit(work.envelopes());
+        await this.ctx.emit(work.envelopes(opts, attempt === 1));
         return;
       } catch (err) {
         if (this.stopping || this.ctx.signal.aborted || attempt >= EMIT_ATTEMPTS) {
@@ -247,7 +249,7 @@ export class SyslogReceiver implements Connector {
     let paused = false;
     let garbageRun = 0;
 
-    /** Frame i of a batch as an envelope; `first`: the first time it is parsed (garbage is counted once). */
+    /** Frame i of a batch as an envelope; `first`: the emit's first attempt (garbage is counted once). */
     const envelope = (batch: FrameBatch, i: number, opts: ParseOptions, first: boolean): RawEnvelope => {
       const f = batch.flags?.get(i);
       const r: Receipt = f === undefined ? receipt : { ...receipt, originalLength: f.originalLength, framingError: f.error, persistent: false };
@@ -270,23 +272,10 @@ export class SyslogReceiver implements Connector {
         paused = true;
         socket.pause();
       }
-      let opts: ParseOptions | undefined;
-      /** Frames parsed at least once (a retried emit parses them again). */
-      let parsed = 0;
       this.enqueue({
         kind: 'tcp',
         n,
-        envelopes: () => {
-          const o = (opts ??= this.parseOptions());
-          return {
-            length: n,
-            at: (i) => {
-              const first = i >= parsed;
-              if (first) parsed = i + 1;
-              return envelope(batch, i, o, first);
-            },
-          };
-        },
+        envelopes: (opts, first) => ({ length: n, at: (i) => envelope(batch, i, opts, first) }),
         done: () => {
           pending -= n;
           if (paused && pending <= TCP_LOW_WATER) {
@@ -386,11 +375,10 @@ export class SyslogReceiver implements Connector {
    * datagrams costs a fraction of the memory of parsed envelopes.
    */
   private onUdpBatch(worker: Worker, m: UdpBatch): void {
-    let opts: ParseOptions | undefined;
     this.enqueue({
       kind: 'udp',
       n: m.ends.length,
-      envelopes: () => this.udpEnvelopes(m, (opts ??= this.parseOptions())),
+      envelopes: (opts) => this.udpEnvelopes(m, opts),
       done: () => worker.postMessage({ type: 'ack', count: m.ends.length } satisfies ToWorker),
     });
   }

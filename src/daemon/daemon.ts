@@ -46,14 +46,14 @@ export function openIngestion(cfg: LoadedConfig['config'], logger: Logger, store
   const writer: ClosableWriter = workerWriterAvailable() ? new WorkerWriter(storePath) : new InlineWriter(store);
   if (writer instanceof WorkerWriter) {
     let lastLog = 0;
-    let since = 0;
+    let failures = 0;
     writer.onAggregateError = (message) => {
       const now = Date.now();
-      since++;
+      failures++;
       if (now - lastLog < AGGREGATE_ERROR_LOG_MS) return;
-      logger.warn({ err: message, failures: since }, 'applying the signal aggregates failed; they stay pending and are retried with the next batch');
+      logger.warn({ err: message, failures }, 'applying the signal aggregates failed; they stay pending and are retried with the next batch');
       lastLog = now;
-      since = 0;
+      failures = 0;
     };
   }
   const makeMiner = () => new TemplateMiner(minerOptions(cfg));

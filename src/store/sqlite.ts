@@ -90,6 +90,8 @@ export class SqliteStore {
       this.db.function(ADD_COUNT_TUPLES, { deterministic: true }, (a, b) => addCountTuples(a as string, b as string));
       this.migrate();
       this.recoverAggregates();
+      // an apply that failed in an earlier process: the one just done succeeded
+      this.clearAggregateError();
     }
   }
 
@@ -151,18 +153,19 @@ export class SqliteStore {
       this.noteAggregateFailure(err as Error);
       return err as Error;
     }
-    this.aggregateFailure = undefined;
-    if (this.aggregateErrorStored) {
-      this.stmt(`DELETE FROM store_meta WHERE key = 'aggregate_error'`).run();
-      this.aggregateErrorStored = false;
+    if (this.aggregateFailure) {
+      this.aggregateFailure = undefined;
+      this.clearAggregateError();
     }
     return undefined;
   }
 
   /** Since when the aggregate apply has been failing, how often, and the last error (undefined: it is not). */
   private aggregateFailure: AggregateFailure | undefined;
-  /** An error may be recorded in store_meta (at first: one left by an earlier process). */
-  private aggregateErrorStored = true;
+
+  private clearAggregateError(): void {
+    this.stmt(`DELETE FROM store_meta WHERE key = 'aggregate_error'`).run();
+  }
 
   /** Kept in store_meta as well, so that `stats` in another process sees it. */
   private noteAggregateFailure(err: Error): void {
@@ -172,7 +175,6 @@ export class SqliteStore {
     try {
       this.stmt(`INSERT INTO store_meta (key, value) VALUES ('aggregate_error', ?)
         ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(JSON.stringify(f));
-      this.aggregateErrorStored = true;
     } catch {
       // the store may be what fails (disk full): the writer thread still reports it to the daemon's log
     }
@@ -241,7 +243,7 @@ export class SqliteStore {
    */
   writeEncoded(b: EncodedBatch, opts: { apply?: boolean } = {}): { firstId: number; lastId: number } {
     let firstId = 0;
-    let raw: Array<string | null> | undefined;
+    const raw = readTextColumn(b.raw);
     const sourceIdsBefore = this.sourceIds.size;
     try {
       // IMMEDIATE: take the write lock first. A deferred transaction that reads before it writes
@@ -252,7 +254,6 @@ export class SqliteStore {
           VALUES (?, ?, ?, ?, ?) ON CONFLICT(signature_key) DO UPDATE SET template = excluded.template`);
         for (const s of b.rest.signatures) sigUpsert.run(s.key, s.template, s.firstTemplate, s.service || null, s.family);
         const { dict, refs, ts, receivedAt, offset, derived, extras } = b;
-        raw = readTextColumn(b.raw);
         const fieldsOf = readTextColumn(extras.fields);
         const str = (i: number): string | null => (i < 0 ? null : dict[i]!);
         // the batch's signature keys and sources resolved once each, not per event
@@ -323,7 +324,7 @@ export class SqliteStore {
     // Aggregates are folded in only after the batch committed, and applied in their own
     // transaction when due (`apply: false`: the caller calls applyIfDue itself, as the writer
     // thread does after it reported the commit).
-    if (b.n > 0) this.pending.addEncoded(b, firstId, raw!);
+    if (b.n > 0) this.pending.addEncoded(b, firstId, raw);
     if (opts.apply !== false) this.applyIfDue();
     return b.n > 0 ? { firstId, lastId: firstId + b.n - 1 } : { firstId: 0, lastId: 0 };
   }
